@@ -1,0 +1,1 @@
+"""erp-api: order intake for one workshop."""

@@ -1,0 +1,65 @@
+"""`erp-api PORT WORKSHOP`: serve one workshop's API under gunicorn (as the old `python api.py port
+workshop`, with a production server)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from gunicorn.app.base import BaseApplication
+
+from hub_runtime.config import RuntimeSettings, load_settings
+from hub_runtime.jsonlog import setup_logging
+
+
+class _Server(BaseApplication):
+    def __init__(self, factory, options: dict):
+        self.factory = factory
+        self.options = options
+        super().__init__()
+
+    def load_config(self):
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        return self.factory()
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="erp-api", description=__doc__)
+    parser.add_argument("port", type=int, help="TCP port to listen on")
+    parser.add_argument("workshop", help='the workshop this instance serves, e.g. "Bennys Auto"')
+    parser.add_argument("--host", default=os.environ.get("HUB_HOST", "127.0.0.1"))
+    parser.add_argument("--workers", type=int, default=1, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=8, help="threads per worker process")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    settings = load_settings(RuntimeSettings)  # fail here, with a clear message, before forking
+    setup_logging(settings.log_level, settings.log_format, service="erp-api", workshop=args.workshop)
+    os.environ["HUB_SERVER_PID"] = str(os.getpid())  # /kill stops the whole server, not one worker
+
+    def factory():
+        from .app import create_app
+
+        setup_logging(settings.log_level, settings.log_format, service="erp-api", workshop=args.workshop)
+        return create_app(settings, args.workshop)
+
+    _Server(factory, {
+        "bind": f"{args.host}:{args.port}",
+        "workers": args.workers,
+        "threads": args.threads,
+        "worker_class": "gthread",
+        "graceful_timeout": 10,
+        "timeout": 60,
+        "accesslog": None,
+        "loglevel": "warning",
+        "proc_name": f"erp-api[{args.workshop}]",
+    }).run()
+
+
+if __name__ == "__main__":
+    main()

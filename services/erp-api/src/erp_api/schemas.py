@@ -1,0 +1,82 @@
+"""Requests and answers of erp-api. Field names follow the OilMat contract (seed 001)."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, StringConstraints
+
+
+def _decimal_text(value) -> str:
+    """Amounts arrive as "5", 5 or 5.5; keep an exact decimal string."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number")
+    try:
+        number = Decimal(str(value).strip().replace(",", "."))
+    except (InvalidOperation, ValueError):
+        raise ValueError("must be a number") from None
+    if not number.is_finite() or number <= 0:
+        raise ValueError("must be a positive number")
+    if number > 100000:
+        raise ValueError("must be at most 100000")
+    if number.as_tuple().exponent < -3:
+        raise ValueError("must have at most 3 decimals")
+    return format(number.normalize(), "f")
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+UniqueId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120,
+                                            pattern=r"^[A-Za-z0-9._:\-]+$")]
+
+
+class CreateOrder(BaseModel):
+    """One pumped-oil order. Unknown extra fields are ignored for compatibility."""
+
+    model_config = ConfigDict(coerce_numbers_to_str=True, extra="ignore")
+
+    workshop: Text
+    worksheet: Code = Field(description="the customer's worksheet number in the ERP")
+    product_nr: Code = Field(description="the ERP's product number of the oil")
+    product_amount: Annotated[str, BeforeValidator(_decimal_text)] = Field(description="quantity, e.g. 5 or 4.5")
+    uniqueid: UniqueId = Field(description="idempotency key; written into the order line's reference")
+    username: Text = Field(description="ERP user (stored encrypted, never shown)")
+    password: SecretStr = Field(min_length=1, max_length=500, description="ERP password (stored encrypted)")
+
+    def public(self) -> dict:
+        return {"workshop": self.workshop, "worksheet": self.worksheet, "product_nr": self.product_nr,
+                "product_amount": self.product_amount, "uniqueid": self.uniqueid}
+
+    def credentials(self) -> dict:
+        return {"username": self.username, "password": self.password.get_secret_value()}
+
+
+class OrderAccepted(BaseModel):
+    uniqueid: str
+    status: str
+    duplicate: bool
+    message: str
+
+
+class StatusQuery(BaseModel):
+    uniqueid: UniqueId
+
+
+class HistoryEntry(BaseModel):
+    status: str
+    at: str
+    detail: str | None
+
+
+class OrderStatus(BaseModel):
+    uniqueid: str
+    status: str = Field(description="placed | processing | created | error | cancelled")
+    reason_code: str | None
+    reason_text: str | None
+    order: dict
+    line: dict | None
+    attempts: int
+    created_at: str
+    updated_at: str
+    history: list[HistoryEntry]

@@ -1,0 +1,91 @@
+"""erp-api through the Flask test client, on SQLite and on PostgreSQL."""
+
+import json
+
+from hub_runtime.models import OutboxMessage, Task
+
+
+def test_create_stores_the_order_and_its_outbox_message(client, app, order):
+    answer = client.post("/create", json=order)
+    assert answer.status_code == 200, answer.json
+    assert answer.json == {"uniqueid": "oilmat-0001", "status": "placed", "duplicate": False,
+                           "message": "order queued"}
+    runtime = app.config["RUNTIME"]
+    with runtime.sessions() as session:
+        task = session.query(Task).one()
+        outbox = session.query(OutboxMessage).one()
+    assert task.payload == {"workshop": "Bennys Auto", "worksheet": "558", "product_nr": "10",
+                            "product_amount": "5", "uniqueid": "oilmat-0001"}
+    assert "gygag" not in (task.secret or "") and runtime.box.decrypt(task.secret)["password"] == "gygag"
+    assert json.loads(outbox.body)["task_id"] == task.id
+
+
+def test_status_reads_placed_with_history(client, order):
+    client.post("/create", json=order)
+    answer = client.get("/get_order_status", query_string={"uniqueid": "oilmat-0001"})
+    assert answer.status_code == 200
+    assert answer.json["status"] == "placed"
+    assert answer.json["order"]["worksheet"] == "558"
+    assert [h["status"] for h in answer.json["history"]] == ["placed"]
+    assert "password" not in answer.text and "gygag" not in answer.text
+
+
+def test_numbers_are_accepted_as_numbers(client, order):
+    order.update(worksheet=558, product_nr=10, product_amount=4.5)
+    assert client.post("/create", json=order).status_code == 200
+    status = client.get("/get_order_status?uniqueid=oilmat-0001").json
+    assert status["order"]["product_amount"] == "4.5" and status["order"]["worksheet"] == "558"
+
+
+def test_missing_and_invalid_fields_are_each_named(client, order):
+    del order["worksheet"]
+    order["product_amount"] = "-3"
+    order["uniqueid"] = "has spaces"
+    answer = client.post("/create", json=order)
+    assert answer.status_code == 400
+    fields = answer.json["error"]["fields"]
+    assert set(fields) == {"worksheet", "product_amount", "uniqueid"}
+    assert fields["worksheet"] == "is required"
+
+
+def test_the_password_is_never_echoed_in_errors(client, order):
+    order["password"] = ""
+    order["product_amount"] = "not-a-number"
+    answer = client.post("/create", json=order)
+    assert answer.status_code == 400 and "password" in answer.json["error"]["fields"]
+    assert "not-a-number" not in answer.text
+
+
+def test_not_json_is_a_400(client):
+    answer = client.post("/create", data="workshop=x", content_type="application/x-www-form-urlencoded")
+    assert answer.status_code == 400 and answer.json["error"]["code"] == "invalid_json"
+    assert client.post("/create", json=[1, 2]).status_code == 400
+
+
+def test_an_order_for_another_workshop_is_refused(client, order):
+    order["workshop"] = "Other Garage"
+    answer = client.post("/create", json=order)
+    assert answer.status_code == 400 and answer.json["error"]["code"] == "wrong_workshop"
+    assert client.get("/queue").json["length"] == 0
+
+
+def test_same_uniqueid_same_body_returns_the_existing_order(client, app, order):
+    first = client.post("/create", json=order)
+    second = client.post("/create", json={**order, "workshop": " Bennys Auto "})
+    assert second.status_code == 200 and second.json["duplicate"] is True
+    assert first.json["uniqueid"] == second.json["uniqueid"]
+    with app.config["RUNTIME"].sessions() as session:
+        assert session.query(Task).count() == 1 and session.query(OutboxMessage).count() == 1
+
+
+def test_same_uniqueid_other_body_is_a_409(client, order):
+    client.post("/create", json=order)
+    for change in ({"product_amount": "6"}, {"password": "other"}):
+        answer = client.post("/create", json={**order, **change})
+        assert answer.status_code == 409 and answer.json["error"]["code"] == "uniqueid_conflict"
+
+
+def test_unknown_order_is_a_404_and_missing_id_a_400(client):
+    assert client.get("/get_order_status?uniqueid=nope").status_code == 404
+    answer = client.get("/get_order_status")
+    assert answer.status_code == 400 and "uniqueid" in answer.json["error"]["fields"]

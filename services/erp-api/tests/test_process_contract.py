@@ -1,0 +1,81 @@
+"""The process contract (DESIGN.md) as erp-api serves it."""
+
+import pytest
+
+
+def test_probes_and_metrics_need_no_token(app):
+    anonymous = app.test_client()
+    alive = anonymous.get("/alive")
+    assert alive.status_code == 200
+    assert alive.json["api"] == "running" and alive.json["name"] == "Bennys Auto"
+    assert alive.json["worker"]["state"] == "never_started"
+    assert anonymous.get("/ready").json["database"] is True
+    assert anonymous.get("/metrics").status_code == 200
+
+
+@pytest.mark.parametrize("path,method", [("/queue", "get"), ("/clear_queue", "put"), ("/create", "post"),
+                                         ("/get_order_status", "get"), ("/stop_worker", "put"),
+                                         ("/start_worker", "put"), ("/kill", "put"), ("/openapi.json", "get"),
+                                         ("/docs", "get")])
+def test_everything_else_needs_the_bearer_token(app, path, method):
+    anonymous = app.test_client()
+    answer = getattr(anonymous, method)(path)
+    assert answer.status_code == 401 and answer.json["error"]["code"] == "unauthorized"
+    wrong = getattr(anonymous, method)(path, headers={"Authorization": "Bearer wrong-token-123456789"})
+    assert wrong.status_code == 401
+
+
+def test_queue_lists_pending_orders_without_secrets(client, order):
+    client.post("/create", json=order)
+    client.post("/create", json={**order, "uniqueid": "oilmat-0002"})
+    answer = client.get("/queue")
+    assert answer.json["length"] == 2
+    assert [t["key"] for t in answer.json["tasks"]] == ["oilmat-0001", "oilmat-0002"]
+    assert "gygag" not in answer.text and "admin" not in answer.text
+
+
+def test_clear_queue_cancels_pending_orders_and_keeps_them_visible(client, app, order):
+    client.post("/create", json=order)
+    app.config["RELAY"].publish_pending()
+    runtime = app.config["RUNTIME"]
+    assert runtime.broker.depth(runtime.queue) == 1
+    answer = client.put("/clear_queue")
+    assert answer.json["cancelled"] == 1 and answer.json["purged"] == 1
+    assert client.get("/queue").json["length"] == 0
+    status = client.get("/get_order_status?uniqueid=oilmat-0001").json
+    assert status["status"] == "cancelled" and status["reason_code"] == "cancelled"
+
+
+def test_stop_worker_records_the_request_even_without_a_worker(client):
+    answer = client.put("/stop_worker")
+    assert answer.status_code == 200
+    assert answer.json["requested"] == "paused" and answer.json["confirmed"] is False
+    assert client.get("/alive").json["worker"]["desired"] == "paused"
+
+
+def test_unknown_route_and_method_are_json(client):
+    assert client.get("/nope").json["error"]["code"] == "not_found"
+    answer = client.get("/create")
+    assert answer.status_code == 405 and answer.json["error"]["code"] == "method_not_allowed"
+
+
+def test_request_id_is_echoed(client):
+    assert client.get("/alive", headers={"X-Request-ID": "abc123"}).headers["X-Request-ID"] == "abc123"
+
+
+def test_openapi_documents_every_route(client):
+    doc = client.get("/openapi.json").json
+    assert doc["openapi"].startswith("3.")
+    for path in ("/create", "/get_order_status", "/alive", "/ready", "/metrics", "/queue", "/clear_queue",
+                 "/start_worker", "/stop_worker", "/kill", "/openapi.json", "/docs"):
+        assert path in doc["paths"], path
+    create = doc["paths"]["/create"]["post"]
+    schema = doc["components"]["schemas"][create["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+                                         .rsplit("/", 1)[1]]
+    assert set(schema["required"]) >= {"workshop", "worksheet", "product_nr", "product_amount", "uniqueid",
+                                       "username", "password"}
+    assert "/create" in client.get("/docs").text
+
+
+def test_kill_answers_before_stopping(client):
+    assert client.put("/kill").json == {"was_running": True, "stopping": True}

@@ -1,0 +1,1 @@
+"""Broker port and adapters; `make_broker` picks one from the settings."""

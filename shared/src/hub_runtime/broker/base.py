@@ -1,0 +1,109 @@
+"""The broker port: what the hub needs from a message queue, whatever runs it.
+
+Two adapters implement it: `RabbitMQBroker` (pika, production) and `SQLiteQueueBroker` (an embedded,
+durable, multi-process queue for the one-machine default). `tests/test_broker_contract.py` runs the same
+suite against both.
+
+Semantics every adapter keeps:
+
+- `declare(queue)` creates the durable queue and its dead-letter queue `<queue>.dlq`; idempotent.
+- `publish` stores the message durably before it returns (publisher confirm / committed insert), or raises
+  `BrokerUnavailable`.
+- `get` hands out at most one unacknowledged message per consumer (prefetch 1). A message that is neither
+  acked nor rejected (the consumer crashed, its connection dropped, its lease ran out) comes back to the
+  queue with `redelivered=True`. After `delivery_limit` deliveries it goes to the dead-letter queue.
+- `reject(requeue=False)` dead-letters the message; `reject(requeue=True)` returns it to the queue.
+- `run_with_keepalive(fn)` runs a long handler while the connection's heartbeats (or the message lease)
+  are kept alive; `fn` must not use the broker itself.
+- Every method reconnects with backoff after a lost connection, for up to `reconnect_timeout` seconds,
+  then raises `BrokerUnavailable`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+DLQ_SUFFIX = ".dlq"
+
+
+class BrokerError(Exception):
+    """Base class of broker failures."""
+
+
+class BrokerUnavailable(BrokerError):
+    """The broker cannot be reached (after reconnect attempts); the caller should retry later."""
+
+
+class DeliveryLost(BrokerError):
+    """An ack or reject came too late: the connection that delivered the message is gone, so the
+    broker will redeliver it. Consumers are idempotent, so this is logged, not fatal."""
+
+
+@dataclass
+class Delivery:
+    queue: str
+    body: bytes
+    message_id: str | None
+    redelivered: bool
+    delivery_count: int
+    headers: dict[str, Any] = field(default_factory=dict)
+    # Adapter-private handle (a delivery tag plus connection generation, a row id plus lease token...).
+    handle: Any = None
+
+
+class Broker(ABC):
+    """The port. See the module docstring for the promises every adapter keeps."""
+
+    @abstractmethod
+    def declare(self, queue: str) -> None: ...
+
+    @abstractmethod
+    def publish(self, queue: str, body: bytes, message_id: str | None = None,
+                headers: dict[str, Any] | None = None) -> None: ...
+
+    @abstractmethod
+    def get(self, queue: str, timeout: float) -> Delivery | None: ...
+
+    @abstractmethod
+    def ack(self, delivery: Delivery) -> None: ...
+
+    @abstractmethod
+    def reject(self, delivery: Delivery, requeue: bool) -> None: ...
+
+    @abstractmethod
+    def run_with_keepalive(self, fn: Callable[[], T]) -> T: ...
+
+    @abstractmethod
+    def keepalive(self, seconds: float) -> None:
+        """Wait `seconds` while keeping the connection and any held message alive."""
+
+    @abstractmethod
+    def depth(self, queue: str) -> int:
+        """Messages ready in the queue (not counting one held unacked by a consumer)."""
+
+    @abstractmethod
+    def purge(self, queue: str) -> int:
+        """Drop every ready message of the queue; returns how many."""
+
+    @abstractmethod
+    def dead_letters(self, queue: str, limit: int = 100) -> list[Delivery]:
+        """Peek at the dead-letter queue of `queue` without consuming it."""
+
+    @abstractmethod
+    def replay_dead_letters(self, queue: str) -> int:
+        """Move every dead-lettered message of `queue` back to it; returns how many."""
+
+    def release(self, queue: str) -> None:  # noqa: B027 - optional hook, a no-op where nothing is held
+        """Stop consuming `queue` and hand back any prefetched message (a worker pausing)."""
+
+    @abstractmethod
+    def ping(self) -> bool:
+        """True when the broker answers now (used by /ready); never raises."""
+
+    @abstractmethod
+    def close(self) -> None: ...

@@ -1,0 +1,97 @@
+"""Settings from environment variables (and an optional `.env` file), validated once at start.
+
+Every service builds its settings class on `RuntimeSettings`; `load_settings` turns a validation error
+into one readable message naming each bad variable, and exits.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+S = TypeVar("S", bound="RuntimeSettings")
+
+
+class RuntimeSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HUB_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite:///var/hub.db", validation_alias=AliasChoices("DATABASE_URL", "HUB_DATABASE_URL"),
+        description="SQLAlchemy-style URL: sqlite:///path or postgresql://user@host/db",
+    )
+    amqp_url: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("AMQP_URL", "HUB_AMQP_URL"),
+        description="RabbitMQ URL; unset means the embedded SQLite queue",
+    )
+    data_dir: Path = Field(Path("var"), description="where the embedded queue, keys and artifacts live")
+    queue_prefix: str = Field("", description="prefix of every queue name (isolates test runs)")
+    api_token: SecretStr = Field(description="bearer token callers must send")
+    secret_keys: SecretStr | None = Field(
+        None, description="comma-separated Fernet keys; the first encrypts, all decrypt (rotation)"
+    )
+    log_level: str = "INFO"
+    log_format: str = Field("json", pattern="^(json|text)$")
+    retry_max_attempts: int = Field(5, ge=1, le=50)
+    retry_base_seconds: float = Field(1.0, gt=0)
+    retry_max_seconds: float = Field(30.0, gt=0)
+    heartbeat_seconds: float = Field(2.0, gt=0)
+    heartbeat_timeout_seconds: float = Field(10.0, gt=0)
+    outbox_poll_seconds: float = Field(1.0, gt=0)
+    broker_reconnect_seconds: float = Field(10.0, gt=0)
+
+    @field_validator("amqp_url", "secret_keys", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value):
+        return None if value == "" else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, url: str) -> str:
+        if not url.split(":", 1)[0].startswith(("sqlite", "postgres")):
+            raise ValueError("must start with sqlite:// or postgresql://")
+        return url
+
+    @field_validator("amqp_url")
+    @classmethod
+    def _amqp_scheme(cls, url: SecretStr | None) -> SecretStr | None:
+        if url is not None and not url.get_secret_value().startswith(("amqp://", "amqps://")):
+            raise ValueError("must start with amqp:// or amqps://")
+        return url
+
+    @field_validator("api_token")
+    @classmethod
+    def _long_enough(cls, token: SecretStr) -> SecretStr:
+        if len(token.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters")
+        return token
+
+    @property
+    def queue_path(self) -> Path:
+        return self.data_dir / "queue.db"
+
+
+def env_name(settings_cls: type[RuntimeSettings], field: str) -> str:
+    info = settings_cls.model_fields[field]
+    alias = info.validation_alias
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return (settings_cls.model_config.get("env_prefix") or "") + field.upper()
+
+
+def load_settings(settings_cls: type[S] = RuntimeSettings, **overrides) -> S:
+    """Build settings or exit with a message naming every missing or invalid variable."""
+    try:
+        return settings_cls(**overrides)
+    except ValidationError as exc:
+        lines = [f"invalid configuration for {settings_cls.__name__}:"]
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else "?"
+            name = env_name(settings_cls, field) if field in settings_cls.model_fields else field
+            problem = "is required" if err["type"] == "missing" else err["msg"]
+            lines.append(f"  {name}: {problem}")
+        print("\n".join(lines), file=sys.stderr)
+        raise SystemExit(2) from None

@@ -1,0 +1,88 @@
+"""Logging: one JSON object per line, carrying the request id, instance and task key of the context.
+
+`log_context(uniqueid=...)` binds fields for every line logged inside it, so each line about an order
+carries its uniqueid. Keys that look like secrets are redacted from `extra=` fields.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import sys
+from collections.abc import Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from types import MappingProxyType
+
+_context: contextvars.ContextVar[Mapping] = contextvars.ContextVar("hub_log_context", default=MappingProxyType({}))
+_static: dict = {}  # process-wide fields (service, instance); threads do not inherit context variables
+
+SECRET_WORDS = ("password", "secret", "token", "authorization", "credential", "api_key")
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+
+def is_secret_key(key: str) -> bool:
+    return any(word in key.lower() for word in SECRET_WORDS)
+
+
+def redact(value):
+    """Copy of a JSON-like value with every secret-looking key's value replaced."""
+    if isinstance(value, dict):
+        return {k: "***" if is_secret_key(str(k)) else redact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
+
+
+@contextmanager
+def log_context(**fields):
+    token = _context.set({**_context.get(), **{k: v for k, v in fields.items() if v is not None}})
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+def bind(**fields) -> None:
+    """Add fields to the current context until it ends (e.g. for one request)."""
+    _context.set({**_context.get(), **fields})
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+            **_static,
+            **_context.get(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and not key.startswith("_"):
+                entry[key] = "***" if is_secret_key(key) else redact(value)
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        ctx = " ".join(f"{k}={v}" for k, v in _context.get().items())
+        line = f"{record.levelname:7} {record.name}: {record.getMessage()}" + (f" [{ctx}]" if ctx else "")
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+def setup_logging(level: str = "INFO", fmt: str = "json", **static_fields) -> None:
+    """Configure the root logger once per process; `static_fields` (service, instance) go on every line."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("pika", "werkzeug", "urllib3", "alembic"):
+        logging.getLogger(noisy).setLevel("WARNING")
+    _static.update(static_fields)

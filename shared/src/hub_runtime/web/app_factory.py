@@ -1,0 +1,59 @@
+"""The runtime's Flask application factory: every instance API gets the process contract, JSON errors,
+request ids, bearer-token auth and the OpenAPI document from here; a service adds its own blueprint."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+import uuid
+
+from flask import Blueprint, Flask, g, request
+
+from ..jsonlog import bind
+from ..runtime import Runtime
+from .control_routes import control_blueprint
+from .errors import ApiError, register_error_handlers
+from .openapi import OpenAPI
+
+log = logging.getLogger("hub.http")
+
+
+def create_app(runtime: Runtime, api: OpenAPI, blueprints: list[Blueprint] = ()) -> Flask:
+    app = Flask(runtime.instance.id)
+    app.config["RUNTIME"] = runtime
+    app.json.sort_keys = False
+    register_error_handlers(app)
+    app.register_blueprint(control_blueprint(runtime, api))
+    for bp in blueprints:
+        app.register_blueprint(bp)
+    token = runtime.settings.api_token.get_secret_value().encode()
+
+    @app.before_request
+    def _start():
+        g.started = time.perf_counter()
+        g.request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
+        bind(request_id=g.request_id)
+        view = app.view_functions.get(request.endpoint) if request.endpoint else None
+        if view is not None and not getattr(view, "public", False):
+            _check_bearer(token)
+
+    @app.after_request
+    def _finish(response):
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        elapsed_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+        if request.path not in ("/alive", "/ready", "/metrics"):
+            log.info("%s %s %s", request.method, request.path, response.status_code,
+                     extra={"status": response.status_code, "ms": round(elapsed_ms, 2)})
+        return response
+
+    return app
+
+
+def _check_bearer(token: bytes) -> None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, given = header.partition(" ")
+    if scheme.lower() != "bearer" or not given:
+        raise ApiError(401, "unauthorized", "send Authorization: Bearer <token>")
+    if not hmac.compare_digest(given.strip().encode(), token):
+        raise ApiError(401, "unauthorized", "the bearer token is not valid for this instance")

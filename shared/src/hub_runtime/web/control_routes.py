@@ -1,0 +1,163 @@
+"""The process contract every instance API serves (DESIGN.md): probes, metrics, queue control, kill."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+
+from flask import Blueprint, Response, current_app, jsonify
+from pydantic import BaseModel
+
+from ..broker.base import BrokerError
+from ..control import PAUSED, RUNNING
+from ..db import ping as db_ping
+from ..metrics import exposition
+from ..runtime import Runtime
+from ..tasks import TaskView, iso
+from .openapi import OpenAPI
+
+log = logging.getLogger("hub.control")
+
+
+class WorkerStatus(BaseModel):
+    state: str
+    desired: str
+    pid: int | None
+    heartbeat_age_seconds: float | None
+    current_task: str | None
+
+
+class AliveAnswer(BaseModel):
+    api: str
+    worker: WorkerStatus
+    instance: str
+    kind: str
+    name: str
+
+
+class ReadyAnswer(BaseModel):
+    ready: bool
+    database: bool
+    broker: bool
+
+
+class QueuedTask(BaseModel):
+    id: str
+    key: str
+    status: str
+    attempts: int
+    payload: dict
+    created_at: str
+
+
+class QueueAnswer(BaseModel):
+    length: int
+    broker_depth: int | None
+    tasks: list[QueuedTask]
+
+
+class ClearAnswer(BaseModel):
+    cleared: bool
+    cancelled: int
+    purged: int | None
+    cancelled_keys: list[str]
+
+
+class WorkerAnswer(BaseModel):
+    requested: str
+    confirmed: bool
+    worker: WorkerStatus
+
+
+class KillAnswer(BaseModel):
+    was_running: bool
+    stopping: bool
+
+
+def queued(task: TaskView) -> dict:
+    return {"id": task.id, "key": task.key, "status": task.status, "attempts": task.attempts,
+            "payload": task.payload, "created_at": iso(task.created_at)}
+
+
+def control_blueprint(runtime: Runtime, api: OpenAPI) -> Blueprint:
+    bp = Blueprint("control", __name__)
+    probe = {"public": True, "tag": "process contract"}
+    guarded = {"tag": "process contract"}
+
+    @api.operation(bp, "/alive", "GET", responses={200: AliveAnswer}, summary="liveness, worker state", **probe)
+    def alive():
+        return jsonify(api="running", worker=runtime.control.health().as_dict(), instance=runtime.instance.id,
+                       kind=runtime.instance.kind, name=runtime.instance.name)
+
+    @api.operation(bp, "/ready", "GET", responses={200: ReadyAnswer, 503: ReadyAnswer},
+                   summary="readiness: database and broker reachable", **probe)
+    def ready():
+        database, broker = db_ping(runtime.engine), runtime.broker.ping()
+        return jsonify(ready=database and broker, database=database, broker=broker), 200 if database and broker else 503
+
+    @api.operation(bp, "/metrics", "GET", summary="Prometheus metrics", **probe)
+    def metrics():
+        return Response(exposition(runtime), mimetype="text/plain; version=0.0.4")
+
+    @api.operation(bp, "/queue", "GET", responses={200: QueueAnswer}, summary="pending tasks (no secrets)",
+                   **guarded)
+    def queue():
+        tasks = runtime.tasks.pending()
+        try:
+            depth = runtime.broker.depth(runtime.queue)
+        except BrokerError:
+            depth = None
+        return jsonify(length=len(tasks), broker_depth=depth, tasks=[queued(t) for t in tasks])
+
+    @api.operation(bp, "/clear_queue", "PUT", responses={200: ClearAnswer},
+                   summary="cancel every pending task and purge the broker queue", **guarded)
+    def clear_queue():
+        keys = runtime.tasks.cancel_pending()
+        try:
+            purged = runtime.broker.purge(runtime.queue)
+        except BrokerError as exc:
+            log.warning("purge failed (cancelled tasks are skipped when delivered): %s", exc)
+            purged = None
+        log.info("queue cleared", extra={"cancelled": len(keys)})
+        return jsonify(cleared=True, cancelled=len(keys), purged=purged, cancelled_keys=keys)
+
+    def worker_request(desired: str, expected: str):
+        runtime.control.request(desired)
+        confirmed = runtime.control.wait_for(expected, timeout=runtime.settings.heartbeat_seconds * 3)
+        log.info("worker %s requested", desired, extra={"confirmed": confirmed})
+        return jsonify(requested=desired, confirmed=confirmed, worker=runtime.control.health().as_dict())
+
+    @api.operation(bp, "/start_worker", "PUT", responses={200: WorkerAnswer},
+                   summary="resume the consumer (confirmed by its heartbeat)", **guarded)
+    def start_worker():
+        return worker_request(RUNNING, "running")
+
+    @api.operation(bp, "/stop_worker", "PUT", responses={200: WorkerAnswer},
+                   summary="pause the consumer after its current task (confirmed by its heartbeat)", **guarded)
+    def stop_worker():
+        return worker_request(PAUSED, "stopped")
+
+    @api.operation(bp, "/kill", "PUT", responses={200: KillAnswer},
+                   summary="graceful shutdown of this API process", **guarded)
+    def kill():
+        log.warning("kill requested; shutting down")
+        if not current_app.testing:
+            threading.Timer(0.2, os.kill, (server_pid(), signal.SIGTERM)).start()
+        return jsonify(was_running=True, stopping=True)
+
+    @api.operation(bp, "/openapi.json", "GET", summary="this OpenAPI document", **guarded)
+    def openapi_json():
+        return jsonify(api.document())
+
+    @api.operation(bp, "/docs", "GET", summary="browsable API documentation", **guarded)
+    def docs():
+        return Response(api.docs_page(), mimetype="text/html")
+
+    return bp
+
+
+def server_pid() -> int:
+    """The process to stop on /kill: gunicorn's master (its pid is exported by the launcher), else us."""
+    return int(os.environ.get("HUB_SERVER_PID", os.getpid()))

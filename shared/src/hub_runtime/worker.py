@@ -1,0 +1,229 @@
+"""The worker loop every consumer runs: take a message, run the handler, commit the status, then ack.
+
+- A handler returns a result dict (success), raises `PermanentError` (status `error` at once, with its
+  `reason_code`) or `TransientError` (retried with backoff and jitter, up to `retry_max_attempts`).
+- Any other exception is a bug or a poison message: the task becomes `error` / `dead_lettered` and the
+  message goes to the dead-letter queue, from where it can be replayed.
+- The ack comes after the commit, so a crash in between redelivers the message; handlers are
+  idempotent (the ERP adapter looks for the order line before adding it).
+- Pause/resume: the desired state is read before each message; SIGTERM stops after the current task.
+- A heartbeat thread reports running / paused so `/alive` can tell running, stopped and dead.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .broker.base import Broker, BrokerError, Delivery, DeliveryLost
+from .control import PAUSED, RUNNING
+from .jsonlog import log_context
+from .metrics import TASK_LATENCY, TASK_RETRIES, TASKS_CREATED, TASKS_FAILED, WORKER_UP
+from .models import TaskStatus, utcnow
+from .retry import backoff_delay
+from .runtime import Runtime
+from .tasks import TaskView
+
+log = logging.getLogger("hub.worker")
+
+
+class PermanentError(Exception):
+    """Retrying cannot help (bad credentials, unknown worksheet...): the task ends in `error`."""
+
+    def __init__(self, reason_code: str, reason_text: str):
+        super().__init__(f"{reason_code}: {reason_text}")
+        self.reason_code = reason_code
+        self.reason_text = reason_text
+
+
+class TransientError(PermanentError):
+    """Worth retrying (timeouts, 5xx, 429, a lost session)."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a handler gets: the task (without secret) and its decrypted secret."""
+
+    task: TaskView
+    secret: dict
+
+
+Handler = Callable[[Job], dict]
+
+
+class Worker:
+    def __init__(self, runtime: Runtime, handler: Handler, *, poll_seconds: float = 1.0):
+        self.rt = runtime
+        self.handler = handler
+        self.poll_seconds = poll_seconds
+        self.stopping = threading.Event()
+        self.state = RUNNING
+        self.current: str | None = None
+        self._beat_thread = threading.Thread(target=self._beat_loop, name="heartbeat", daemon=True)
+
+    # --- lifecycle ----------------------------------------------------------------------------------
+    def install_signal_handlers(self) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self.stop())
+
+    def stop(self) -> None:
+        if not self.stopping.is_set():
+            log.info("stop requested; finishing the current task")
+        self.stopping.set()
+
+    def run(self) -> None:
+        log.info("worker starting", extra={"queue": self.rt.queue})
+        self._beat_thread.start()
+        broker = self.rt.broker
+        self._declare(broker)
+        try:
+            while not self.stopping.is_set():
+                if not self._follow_desired_state(broker):
+                    continue
+                try:
+                    delivery = broker.get(self.rt.queue, timeout=self.poll_seconds)
+                except BrokerError as exc:
+                    log.warning("broker unavailable: %s", exc)
+                    self.stopping.wait(1.0)
+                    continue
+                if delivery is not None:
+                    self.process(delivery)
+        finally:
+            self.rt.control.signed_off()
+            WORKER_UP.labels(self.rt.instance.id).set(0)
+            self.rt.close()
+            log.info("worker stopped")
+
+    def _declare(self, broker: Broker) -> None:
+        while not self.stopping.is_set():
+            try:
+                broker.declare(self.rt.queue)
+                return
+            except BrokerError as exc:
+                log.warning("cannot declare queue yet: %s", exc)
+                self.stopping.wait(1.0)
+
+    def _follow_desired_state(self, broker: Broker) -> bool:
+        """Apply pause/resume; True when the worker should consume now."""
+        desired = self.rt.control.desired()
+        if desired != self.state:
+            log.info("worker %s", "paused" if desired == PAUSED else "resumed")
+            self.state = desired
+            WORKER_UP.labels(self.rt.instance.id).set(1 if desired == RUNNING else 0)
+            if desired == PAUSED:
+                broker.release(self.rt.queue)
+            self._beat()
+        if self.state == PAUSED:
+            try:
+                broker.keepalive(0.5)
+            except BrokerError:
+                self.stopping.wait(0.5)
+            return False
+        return True
+
+    def _beat(self) -> None:
+        try:
+            self.rt.control.beat(self.state, self.current)
+        except Exception as exc:  # noqa: BLE001 - a missed beat is reported by its absence
+            log.warning("heartbeat failed: %s", exc)
+
+    def _beat_loop(self) -> None:
+        while not self.stopping.is_set():
+            self._beat()
+            self.stopping.wait(self.rt.settings.heartbeat_seconds)
+
+    # --- one message --------------------------------------------------------------------------------
+    def process(self, delivery: Delivery) -> None:
+        try:
+            message = json.loads(delivery.body)
+            task_id = message["task_id"]
+        except (ValueError, KeyError, TypeError):
+            log.error("malformed message dead-lettered", extra={"message_id": delivery.message_id})
+            self._settle(delivery, requeue=None)
+            return
+        with log_context(uniqueid=message.get("key"), task_id=task_id):
+            task = self.rt.tasks.begin(task_id)
+            if task is None:
+                log.info("nothing to do (task finished, cancelled or unknown); acknowledging")
+                self._settle(delivery, ack=True)
+                return
+            if delivery.redelivered:
+                self.rt.tasks.note(task_id, f"redelivered (delivery {delivery.delivery_count})")
+            self.current = task_id
+            try:
+                self._run_with_retries(task, delivery)
+            finally:
+                self.current = None
+
+    def _run_with_retries(self, task: TaskView, delivery: Delivery) -> None:
+        settings = self.rt.settings
+        kind, instance = task.kind, self.rt.instance.id
+        job = Job(task, self.rt.tasks.secret_of(task.id))
+        for attempt in range(1, settings.retry_max_attempts + 1):
+            log.info("processing (attempt %d)", attempt)
+            try:
+                result = self.rt.broker.run_with_keepalive(lambda: self.handler(job))
+            except TransientError as exc:
+                TASK_RETRIES.labels(instance, exc.reason_code).inc()
+                if attempt == settings.retry_max_attempts:
+                    self._fail(task, "retries_exhausted",
+                               f"gave up after {attempt} attempts; last: {exc.reason_code}: {exc.reason_text}")
+                    self._settle(delivery, ack=True)
+                    return
+                delay = backoff_delay(attempt, settings.retry_base_seconds, settings.retry_max_seconds)
+                log.warning("transient failure, retry in %.2fs: %s", delay, exc)
+                self.rt.tasks.note(task.id, f"retry {attempt} in {delay:.1f}s: {exc.reason_code}: {exc.reason_text}")
+                if not self._wait(delay):
+                    self.rt.tasks.release(task.id, "worker stopping; will be redelivered")
+                    self._settle(delivery, requeue=True)
+                    return
+                continue
+            except PermanentError as exc:
+                self._fail(task, exc.reason_code, exc.reason_text)
+                self._settle(delivery, ack=True)
+                return
+            except Exception as exc:
+                log.exception("handler crashed; dead-lettering the message")
+                self.rt.tasks.finish(task.id, TaskStatus.ERROR, "dead_lettered",
+                                     f"unexpected {type(exc).__name__}: {exc}"[:1000])
+                TASKS_FAILED.labels(instance, kind, "dead_lettered").inc()
+                self._settle(delivery, requeue=False)
+                return
+            self.rt.tasks.finish(task.id, TaskStatus.CREATED, result=result)
+            self.rt.tasks.forget_secret(task.id)
+            TASKS_CREATED.labels(instance, kind).inc()
+            TASK_LATENCY.labels(instance, kind).observe((utcnow() - task.created_at).total_seconds())
+            log.info("task done", extra={"result": result})
+            self._settle(delivery, ack=True)
+            return
+
+    def _fail(self, task: TaskView, code: str, text: str) -> None:
+        self.rt.tasks.finish(task.id, TaskStatus.ERROR, code, text)
+        self.rt.tasks.forget_secret(task.id)
+        TASKS_FAILED.labels(self.rt.instance.id, task.kind, code).inc()
+        log.warning("task failed: %s: %s", code, text, extra={"reason_code": code})
+
+    def _wait(self, seconds: float) -> bool:
+        """Sleep between retries while keeping the broker connection alive; False if asked to stop."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if self.stopping.is_set():
+                return False
+            self.rt.broker.keepalive(min(left, 0.5))
+        return not self.stopping.is_set()
+
+    def _settle(self, delivery: Delivery, *, ack: bool = False, requeue: bool | None = None) -> None:
+        try:
+            if ack:
+                self.rt.broker.ack(delivery)
+            else:
+                self.rt.broker.reject(delivery, requeue=bool(requeue))
+        except DeliveryLost:
+            log.warning("connection was lost before the ack; the broker will redeliver (harmless)")
+        except BrokerError as exc:
+            log.warning("could not settle the message (it will be redelivered): %s", exc)

@@ -1,0 +1,177 @@
+"""The outbox relay and the worker loop over the embedded queue, with handlers standing in for an ERP."""
+
+import json
+import threading
+import time
+
+import pytest
+from hub_runtime.broker.base import BrokerUnavailable
+from hub_runtime.models import OutboxMessage
+from hub_runtime.outbox import OutboxRelay
+from hub_runtime.worker import PermanentError, TransientError, Worker
+
+
+def relay_of(runtime):
+    return OutboxRelay(runtime.sessions, runtime.broker, runtime.instance.id)
+
+
+def run_worker_until(runtime, handler, done, timeout=15):
+    worker = Worker(runtime, handler, poll_seconds=0.05)
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    worker.stop()
+    thread.join(10)
+    assert done(), "condition not reached"
+    return worker
+
+
+def test_relay_publishes_then_deletes(runtime):
+    task = runtime.tasks.submit("erp_order", "k", {}).task
+    assert relay_of(runtime).publish_pending() == 1
+    delivery = runtime.broker.get(runtime.queue, timeout=1)
+    assert json.loads(delivery.body)["task_id"] == task.id and delivery.message_id == task.id
+    with runtime.sessions() as session:
+        assert session.query(OutboxMessage).count() == 0
+
+
+class FailingBroker:
+    """Stands in for a broker that is down: the one thing the relay must survive."""
+
+    def __init__(self, real, fail_after: int):
+        self.real, self.left = real, fail_after
+
+    def declare(self, queue):
+        self.real.declare(queue)
+
+    def publish(self, queue, body, message_id=None, headers=None):
+        if self.left == 0:
+            raise BrokerUnavailable("down")
+        self.left -= 1
+        self.real.publish(queue, body, message_id=message_id)
+
+
+def test_relay_keeps_unpublished_rows_when_the_broker_fails(runtime):
+    for key in ("a", "b", "c"):
+        runtime.tasks.submit("erp_order", key, {})
+    relay = OutboxRelay(runtime.sessions, FailingBroker(runtime.broker, 1), runtime.instance.id)
+    with pytest.raises(BrokerUnavailable):
+        relay.publish_pending()
+    with runtime.sessions() as session:
+        rows = session.query(OutboxMessage).order_by(OutboxMessage.id).all()
+        assert len(rows) == 2 and rows[0].attempts == 1 and rows[0].last_error == "down"
+    assert relay_of(runtime).publish_pending() == 2
+    assert runtime.broker.depth(runtime.queue) == 3
+
+
+def test_worker_completes_a_task_and_forgets_its_secret(runtime):
+    task = runtime.tasks.submit("erp_order", "k", {"n": 1}, {"password": "p"}).task
+    relay_of(runtime).publish_pending()
+    seen = []
+
+    def handler(job):
+        seen.append(job.secret)
+        return {"line_id": "1"}
+
+    run_worker_until(runtime, handler, lambda: runtime.tasks.get(task.id).status == "created")
+    assert seen == [{"password": "p"}]
+    assert runtime.tasks.secret_of(task.id) == {}
+    assert runtime.broker.depth(runtime.queue) == 0
+    assert runtime.control.health().state == "stopped"  # signed off
+
+
+def test_permanent_error_ends_at_once_with_its_reason(runtime):
+    task = runtime.tasks.submit("erp_order", "k", {}).task
+    relay_of(runtime).publish_pending()
+    calls = []
+
+    def handler(job):
+        calls.append(1)
+        raise PermanentError("worksheet_not_found", "no worksheet 9")
+
+    run_worker_until(runtime, handler, lambda: runtime.tasks.get(task.id).status == "error")
+    view = runtime.tasks.get(task.id)
+    assert (view.reason_code, view.reason_text, len(calls)) == ("worksheet_not_found", "no worksheet 9", 1)
+
+
+def test_transient_errors_are_retried_then_succeed_or_give_up(runtime):
+    ok = runtime.tasks.submit("erp_order", "ok", {}).task
+    bad = runtime.tasks.submit("erp_order", "bad", {}).task
+    relay_of(runtime).publish_pending()
+    calls = {"ok": 0, "bad": 0}
+
+    def handler(job):
+        calls[job.task.key] += 1
+        if job.task.key == "bad" or calls["ok"] < 3:
+            raise TransientError("erp_unavailable", "503")
+        return {}
+
+    run_worker_until(runtime, handler, lambda: runtime.tasks.get(bad.id).status == "error")
+    assert runtime.tasks.get(ok.id).status == "created" and calls["ok"] == 3
+    assert calls["bad"] == 3  # retry_max_attempts
+    assert runtime.tasks.get(bad.id).reason_code == "retries_exhausted"
+
+
+def test_a_crashing_handler_dead_letters_and_replay_retries(runtime):
+    task = runtime.tasks.submit("erp_order", "k", {}).task
+    relay_of(runtime).publish_pending()
+    crash = [True]
+
+    def handler(job):
+        if crash[0]:
+            raise RuntimeError("bug")
+        return {}
+
+    run_worker_until(runtime, handler, lambda: runtime.tasks.get(task.id).status == "error")
+    assert runtime.tasks.get(task.id).reason_code == "dead_lettered"
+    assert len(runtime.broker.dead_letters(runtime.queue)) == 1
+    crash[0] = False
+    assert runtime.broker.replay_dead_letters(runtime.queue) == 1
+    run_worker_until(runtime, handler, lambda: runtime.tasks.get(task.id).status == "created")
+
+
+def test_malformed_message_is_dead_lettered(runtime):
+    runtime.broker.declare(runtime.queue)
+    runtime.broker.publish(runtime.queue, b"not json")
+    run_worker_until(runtime, lambda job: {}, lambda: len(runtime.broker.dead_letters(runtime.queue)) == 1)
+
+
+def test_cancelled_task_is_acknowledged_without_running(runtime):
+    task = runtime.tasks.submit("erp_order", "k", {}).task
+    relay_of(runtime).publish_pending()
+    runtime.tasks.cancel_pending()
+    calls = []
+    run_worker_until(runtime, lambda job: calls.append(1) or {}, lambda: runtime.broker.depth(runtime.queue) == 0)
+    assert calls == [] and runtime.tasks.get(task.id).status == "cancelled"
+
+
+def test_pause_and_resume_follow_the_desired_state(runtime):
+    runtime.control.request("paused")
+    task = runtime.tasks.submit("erp_order", "k", {}).task
+    relay_of(runtime).publish_pending()
+    worker = Worker(runtime, lambda job: {}, poll_seconds=0.05)
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    try:
+        assert runtime.control.wait_for("stopped", 5)
+        time.sleep(0.3)
+        assert runtime.tasks.get(task.id).status == "placed"
+        runtime.control.request("running")
+        assert runtime.control.wait_for("running", 5)
+        deadline = time.monotonic() + 5
+        while runtime.tasks.get(task.id).status != "created" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert runtime.tasks.get(task.id).status == "created"
+    finally:
+        worker.stop()
+        thread.join(10)
+
+
+def test_heartbeat_age_makes_a_silent_worker_dead(runtime):
+    runtime.control.beat("running")
+    assert runtime.control.health().state == "running"
+    runtime.control.heartbeat_timeout = 0.05
+    time.sleep(0.1)
+    assert runtime.control.health().state == "dead"

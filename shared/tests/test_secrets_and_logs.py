@@ -1,0 +1,44 @@
+import json
+import logging
+
+import pytest
+from cryptography.fernet import Fernet
+from hub_runtime.jsonlog import JsonFormatter, log_context, redact
+from hub_runtime.secrets import SecretBox
+
+
+def test_encrypts_and_rotates_keys():
+    old, new = Fernet.generate_key(), Fernet.generate_key()
+    token = SecretBox([old]).encrypt({"password": "gygag"})
+    assert "gygag" not in token
+    rotated_box = SecretBox([new, old])
+    assert rotated_box.decrypt(token) == {"password": "gygag"}
+    rotated = rotated_box.rotate(token)
+    assert SecretBox([new]).decrypt(rotated) == {"password": "gygag"}
+    with pytest.raises(ValueError, match="cannot be decrypted"):
+        SecretBox([new]).decrypt(token)
+
+
+def test_generated_key_file_is_private_and_reused(tmp_path):
+    first = SecretBox.from_setting(None, tmp_path)
+    assert oct((tmp_path / "secret.key").stat().st_mode & 0o777) == "0o600"
+    assert SecretBox.from_setting(None, tmp_path).decrypt(first.encrypt({"a": 1})) == {"a": 1}
+
+
+def test_fingerprint_depends_on_every_value():
+    box = SecretBox([Fernet.generate_key()])
+    assert box.fingerprint({"a": 1, "b": 2}) == box.fingerprint({"b": 2, "a": 1})
+    assert box.fingerprint({"a": 1}) != box.fingerprint({"a": 2})
+
+
+def test_json_log_lines_carry_context_and_hide_secrets():
+    record = logging.LogRecord("t", logging.INFO, __file__, 1, "hello %s", ("x",), None)
+    record.password = "gygag"
+    record.body = {"username": "admin", "api_token": "abc", "nested": [{"secret_key": "k"}]}
+    with log_context(uniqueid="u-1"):
+        line = json.loads(JsonFormatter().format(record))
+    assert line["msg"] == "hello x" and line["uniqueid"] == "u-1"
+    assert line["password"] == "***" and line["body"]["api_token"] == "***"
+    assert line["body"]["nested"][0]["secret_key"] == "***" and line["body"]["username"] == "admin"
+    assert "gygag" not in json.dumps(line)
+    assert redact({"Authorization": "Bearer x"}) == {"Authorization": "***"}
