@@ -1,4 +1,5 @@
 import pytest
+
 from hub_runtime.config import RuntimeSettings
 from hub_runtime.runtime import Instance, Runtime
 

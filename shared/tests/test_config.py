@@ -1,4 +1,5 @@
 import pytest
+
 from hub_runtime.config import RuntimeSettings, load_settings
 
 

@@ -5,6 +5,7 @@ import threading
 import time
 
 import pytest
+
 from hub_runtime.broker.base import BrokerUnavailable
 from hub_runtime.models import OutboxMessage
 from hub_runtime.outbox import OutboxRelay

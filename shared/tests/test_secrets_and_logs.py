@@ -3,6 +3,7 @@ import logging
 
 import pytest
 from cryptography.fernet import Fernet
+
 from hub_runtime.jsonlog import JsonFormatter, log_context, redact
 from hub_runtime.secrets import SecretBox
 

@@ -3,6 +3,7 @@
 import threading
 
 import pytest
+
 from hub_runtime.models import OutboxMessage, TaskEvent
 from hub_runtime.tasks import IdempotencyConflict
 

@@ -1,4 +1,5 @@
 import pytest
+
 from erp_api.app import create_app
 from hub_runtime.config import RuntimeSettings
 

@@ -1,0 +1,1 @@
+"""erp-worker: creates order lines in one workshop's ERP."""

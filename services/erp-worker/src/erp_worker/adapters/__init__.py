@@ -1,0 +1,1 @@
+"""ERP adapters: one module per ERP system, registered in `registry.py`."""

@@ -1,0 +1,66 @@
+"""The ERP adapter interface. A new ERP system is one module implementing `ErpAdapter`, plus a line in
+`erp_worker.registry`.
+
+Adapters raise `hub_runtime.worker.PermanentError` for what retrying cannot fix (with one of the stable
+reason codes below) and `TransientError` for what it may (timeouts, 5xx, 429, a lost browser). They keep a
+logged-in session between orders and log in again only when the ERP says it has expired.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+# Stable reason codes shown in the order status.
+LOGIN_FAILED = "erp_login_failed"
+WORKSHEET_NOT_FOUND = "worksheet_not_found"
+WORKSHEET_CLOSED = "worksheet_closed"
+PRODUCT_NOT_FOUND = "product_not_found"
+INVALID_LINE = "erp_rejected_line"
+ERP_UNAVAILABLE = "erp_unavailable"
+ERP_PROTOCOL = "erp_protocol_error"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    username: str
+    password: str
+
+    def __repr__(self) -> str:  # never print the password, even in a traceback
+        return f"Credentials(username={self.username!r}, password='***')"
+
+
+@dataclass(frozen=True)
+class Worksheet:
+    number: str
+    status: str
+    customer: str | None = None
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    id: str
+    product_nr: str
+    quantity: str
+    reference: str
+
+
+class ErpAdapter(ABC):
+    @abstractmethod
+    def login(self, credentials: Credentials) -> None:
+        """Make sure a session for these credentials is open (reuse a warm one)."""
+
+    @abstractmethod
+    def find_worksheet(self, number: str) -> Worksheet:
+        """The worksheet, or PermanentError(WORKSHEET_NOT_FOUND)."""
+
+    @abstractmethod
+    def find_line(self, worksheet: Worksheet, reference: str) -> OrderLine | None:
+        """The order line carrying this reference (the order's uniqueid), if one exists."""
+
+    @abstractmethod
+    def add_line(self, worksheet: Worksheet, product_nr: str, quantity: str, reference: str) -> OrderLine:
+        ...
+
+    def close(self) -> None:  # noqa: B027 - adapters without resources need nothing here
+        """Release sessions, browsers, connections."""
