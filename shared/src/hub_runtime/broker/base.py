@@ -92,7 +92,9 @@ class Broker(ABC):
 
     @abstractmethod
     def dead_letters(self, queue: str, limit: int = 100) -> list[Delivery]:
-        """Peek at the dead-letter queue of `queue` without consuming it."""
+        """Peek at the dead-letter queue of `queue` without consuming it. The Deliveries have no handle;
+        header `x-first-death-reason` says "rejected" or "delivery_limit". RabbitMQ dead-letters
+        asynchronously: a message rejected a moment ago may not be listed yet."""
 
     @abstractmethod
     def replay_dead_letters(self, queue: str) -> int:
