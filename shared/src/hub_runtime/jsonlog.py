@@ -83,6 +83,8 @@ def setup_logging(level: str = "INFO", fmt: str = "json", **static_fields) -> No
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("pika", "werkzeug", "urllib3", "alembic"):
+    for noisy in ("werkzeug", "urllib3", "alembic"):
         logging.getLogger(noisy).setLevel("WARNING")
+    # pika logs every lost connection at ERROR; the broker adapter reports them itself, as warnings.
+    logging.getLogger("pika").setLevel("CRITICAL")
     _static.update(static_fields)
