@@ -93,8 +93,8 @@ class Hub:
     def faults(self, **faults) -> None:
         requests.post(self.erp_url + "/_sim/faults", json=faults, timeout=5).raise_for_status()
 
-    def logs(self) -> str:
-        return "\n".join(f"--- {n}\n{p.log()[-2500:]}" for n, p in self.processes.items())
+    def logs(self, tail: int | None = 2500) -> str:
+        return "\n".join(f"--- {n}\n{p.log()[-tail if tail else 0:]}" for n, p in self.processes.items())
 
 
 def wait_until(predicate, timeout: float, describe=lambda: "condition not met") -> None:

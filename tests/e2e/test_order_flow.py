@@ -4,9 +4,11 @@ Plus the embedded defaults (SQLite + SQLite queue) that `make run` uses."""
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import time
 
 import pytest
+import requests
 
 from .conftest import wait_until
 
@@ -30,6 +32,30 @@ def test_an_order_becomes_one_line_and_reads_created(hub):
     assert len(lines) == 1 and lines[0]["product_nr"] == "10" and float(lines[0]["quantity"]) == 5
     assert status["line"]["line_id"] == str(lines[0]["id"])
     assert [h["status"] for h in status["history"]][:3] == ["placed", "processing", "created"]
+
+
+def test_logs_are_json_with_the_uniqueid_and_never_the_credentials(hub):
+    order = hub.order(password="s3cret-pw-9f2")
+    hub.post(order)
+    hub.wait_final(order["uniqueid"])
+    for name in ("erp-api", "erp-worker"):
+        lines = [json.loads(line) for line in hub.processes[name].log().splitlines() if line.startswith("{")]
+        about = [line for line in lines if line.get("uniqueid") == order["uniqueid"]]
+        assert about, f"no {name} log line carries the uniqueid"
+        assert any("POST /create" in line["msg"] for line in about) or name == "erp-worker"
+    assert "s3cret-pw-9f2" not in hub.logs(tail=None)
+    queue = requests.get(hub.api_url + "/queue", headers=hub.headers, timeout=5).text
+    assert "s3cret-pw-9f2" not in queue
+
+
+def test_metrics_count_received_and_created_orders(hub):
+    order = hub.order()
+    hub.post(order)
+    hub.wait_final(order["uniqueid"])
+    text = requests.get(hub.api_url + "/metrics", timeout=5).text
+    assert 'hub_tasks_received_total{instance="erp:bennys-auto",kind="erp_order"} 1.0' in text
+    assert 'hub_tasks{instance="erp:bennys-auto",status="created"} 1.0' in text
+    assert "hub_queue_depth" in text
 
 
 def test_duplicate_posts_give_one_line(hub):

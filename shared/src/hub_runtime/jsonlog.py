@@ -44,8 +44,13 @@ def log_context(**fields):
         _context.reset(token)
 
 
+def new_context(**fields) -> None:
+    """Start a fresh context on this thread (one per request), dropping the previous request's fields."""
+    _context.set(MappingProxyType(fields))
+
+
 def bind(**fields) -> None:
-    """Add fields to the current context until it ends (e.g. for one request)."""
+    """Add fields to the current context, e.g. the order's uniqueid once the request body is parsed."""
     _context.set({**_context.get(), **fields})
 
 

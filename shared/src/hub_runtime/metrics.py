@@ -36,7 +36,7 @@ class LiveStateCollector(Collector):
         return []  # read live: nothing to check for name clashes at registration
 
     def collect(self):
-        instance = self.runtime.instance.name
+        instance = self.runtime.instance.id
         depth = GaugeMetricFamily("hub_queue_depth", "Messages ready in the broker queue", labels=["instance"])
         try:
             depth.add_metric([instance], self.runtime.broker.depth(self.runtime.instance.queue))

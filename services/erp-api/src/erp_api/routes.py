@@ -6,7 +6,7 @@ import logging
 
 from flask import Blueprint, jsonify
 
-from hub_runtime.jsonlog import log_context
+from hub_runtime.jsonlog import bind
 from hub_runtime.metrics import TASKS_DUPLICATE, TASKS_RECEIVED
 from hub_runtime.outbox import OutboxRelay
 from hub_runtime.runtime import Runtime
@@ -28,32 +28,33 @@ def orders_blueprint(runtime: Runtime, api: OpenAPI, relay: OutboxRelay | None) 
                    responses={200: OrderAccepted, 400: ErrorBody, 409: ErrorBody},
                    summary="queue an order line for the workshop's ERP (idempotent on uniqueid)")
     def create(body: CreateOrder):
-        with log_context(uniqueid=body.uniqueid):
-            try:
-                submitted = place_order(runtime.tasks, instance, body)
-            except WrongWorkshop:
-                raise ApiError(400, "wrong_workshop", f"this instance serves {instance.name!r}, "
-                               f"not {body.workshop!r}", {"workshop": "names another workshop"}) from None
-            except IdempotencyConflict:
-                raise ApiError(409, "uniqueid_conflict", "this uniqueid was already used for a different "
-                               "order", {"uniqueid": "already used with another body"}) from None
-            if submitted.created:
-                TASKS_RECEIVED.labels(instance.id, ORDER_KIND).inc()
-                if relay is not None:
-                    relay.notify()
-                log.info("order accepted", extra={"worksheet": body.worksheet, "product_nr": body.product_nr,
-                                                  "amount": body.product_amount})
-            else:
-                TASKS_DUPLICATE.labels(instance.id).inc()
-                log.info("duplicate order; answering with the existing one")
-            task = submitted.task
-            return jsonify(uniqueid=task.key, status=task.status, duplicate=not submitted.created,
-                           message="order queued" if submitted.created else "order already received")
+        bind(uniqueid=body.uniqueid)  # on every log line of this request, the access line too
+        try:
+            submitted = place_order(runtime.tasks, instance, body)
+        except WrongWorkshop:
+            raise ApiError(400, "wrong_workshop", f"this instance serves {instance.name!r}, "
+                           f"not {body.workshop!r}", {"workshop": "names another workshop"}) from None
+        except IdempotencyConflict:
+            raise ApiError(409, "uniqueid_conflict", "this uniqueid was already used for a different "
+                           "order", {"uniqueid": "already used with another body"}) from None
+        if submitted.created:
+            TASKS_RECEIVED.labels(instance.id, ORDER_KIND).inc()
+            if relay is not None:
+                relay.notify()
+            log.info("order accepted", extra={"worksheet": body.worksheet, "product_nr": body.product_nr,
+                                              "amount": body.product_amount})
+        else:
+            TASKS_DUPLICATE.labels(instance.id).inc()
+            log.info("duplicate order; answering with the existing one")
+        task = submitted.task
+        return jsonify(uniqueid=task.key, status=task.status, duplicate=not submitted.created,
+                       message="order queued" if submitted.created else "order already received")
 
     @api.operation(bp, "/get_order_status", "GET", query=StatusQuery, tag="orders",
                    responses={200: OrderStatus, 400: ErrorBody, 404: ErrorBody},
                    summary="status of an order: placed, processing, created, error (with reason) or cancelled")
     def get_order_status(query: StatusQuery):
+        bind(uniqueid=query.uniqueid)
         task = runtime.tasks.find(query.uniqueid)
         if task is None:
             raise ApiError(404, "order_not_found", f"no order with uniqueid {query.uniqueid!r}")

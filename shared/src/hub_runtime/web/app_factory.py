@@ -10,7 +10,7 @@ import uuid
 
 from flask import Blueprint, Flask, g, request
 
-from ..jsonlog import bind
+from ..jsonlog import new_context
 from ..runtime import Runtime
 from .control_routes import control_blueprint
 from .errors import ApiError, register_error_handlers
@@ -33,7 +33,7 @@ def create_app(runtime: Runtime, api: OpenAPI, blueprints: list[Blueprint] = ())
     def _start():
         g.started = time.perf_counter()
         g.request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
-        bind(request_id=g.request_id)
+        new_context(request_id=g.request_id)
         view = app.view_functions.get(request.endpoint) if request.endpoint else None
         if view is not None and not getattr(view, "public", False):
             _check_bearer(token)
