@@ -26,6 +26,7 @@ class Hub:
     token: str
     erp_url: str
     api_url: str
+    worker_probe_url: str
     proxy: TcpProxy | None = None
     processes: dict[str, ServiceProcess] = field(default_factory=dict)
 
@@ -110,7 +111,7 @@ def wait_until(predicate, timeout: float, describe=lambda: "condition not met") 
 
 
 def _hub(tmp_path, token, env) -> Hub:
-    erp_port, api_port = free_port(), free_port()
+    erp_port, api_port, probe_port = free_port(), free_port(), free_port()
     base_env = {
         "HUB_API_TOKEN": token,
         "HUB_DATA_DIR": str(tmp_path / "data"),
@@ -122,10 +123,11 @@ def _hub(tmp_path, token, env) -> Hub:
         "HUB_OUTBOX_POLL_SECONDS": "0.5",
         "HUB_BROKER_RECONNECT_SECONDS": "2",
         "HUB_LOG_FORMAT": "json",
+        "HUB_PROBE_PORT": str(probe_port),
         "AMQP_URL": "",
     }
     return Hub(tmp_path, {**base_env, **env}, token, f"http://127.0.0.1:{erp_port}",
-               f"http://127.0.0.1:{api_port}")
+               f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{probe_port}")
 
 
 @pytest.fixture

@@ -56,6 +56,19 @@ def test_metrics_count_received_and_created_orders(hub):
     assert 'hub_tasks_received_total{instance="erp:bennys-auto",kind="erp_order"} 1.0' in text
     assert 'hub_tasks{instance="erp:bennys-auto",status="created"} 1.0' in text
     assert "hub_queue_depth" in text
+    worker_metrics = requests.get(hub.worker_probe_url + "/metrics", timeout=5).text
+    assert 'hub_tasks_created_total{instance="erp:bennys-auto",kind="erp_order"} 1.0' in worker_metrics
+    assert "hub_task_end_to_end_seconds_bucket" in worker_metrics
+
+
+def test_the_worker_process_answers_its_own_probes(hub):
+    alive = requests.get(hub.worker_probe_url + "/alive", timeout=5)
+    assert alive.status_code == 200 and alive.json()["state"] == "running"
+    ready = requests.get(hub.worker_probe_url + "/ready", timeout=5)
+    assert ready.status_code == 200 and ready.json() == {"ok": True, "database": True, "broker": True}
+    hub.proxy.cut()
+    assert requests.get(hub.worker_probe_url + "/ready", timeout=10).status_code == 503
+    hub.proxy.restore()
 
 
 def test_duplicate_posts_give_one_line(hub):

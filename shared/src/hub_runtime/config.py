@@ -42,6 +42,8 @@ class RuntimeSettings(BaseSettings):
     heartbeat_timeout_seconds: float = Field(10.0, gt=0)
     outbox_poll_seconds: float = Field(1.0, gt=0)
     broker_reconnect_seconds: float = Field(10.0, gt=0)
+    probe_port: int = Field(0, ge=0, le=65535, description="workers: serve /alive, /ready, /metrics here; 0 = off")
+    probe_host: str = Field("127.0.0.1", description="workers: address of the probe server (0.0.0.0 in pods)")
 
     @field_validator("amqp_url", "secret_keys", mode="before")
     @classmethod

@@ -22,9 +22,11 @@ from dataclasses import dataclass
 
 from .broker.base import Broker, BrokerError, Delivery, DeliveryLost
 from .control import PAUSED, RUNNING
+from .db import ping as db_ping
 from .jsonlog import log_context
 from .metrics import TASK_LATENCY, TASK_RETRIES, TASKS_CREATED, TASKS_FAILED, WORKER_UP
 from .models import TaskStatus, utcnow
+from .probe_server import serve_probes
 from .retry import backoff_delay
 from .runtime import Runtime
 from .tasks import TaskView
@@ -65,6 +67,7 @@ class Worker:
         self.state = RUNNING
         self.current: str | None = None
         self._beat_thread = threading.Thread(target=self._beat_loop, name="heartbeat", daemon=True)
+        self._probes = None
 
     # --- lifecycle ----------------------------------------------------------------------------------
     def install_signal_handlers(self) -> None:
@@ -79,6 +82,9 @@ class Worker:
     def run(self) -> None:
         log.info("worker starting", extra={"queue": self.rt.queue})
         self._beat_thread.start()
+        if self.rt.settings.probe_port:
+            self._probes = serve_probes(self.rt.settings.probe_port, self._alive, self._ready,
+                                        self.rt.settings.probe_host)
         broker = self.rt.broker
         self._declare(broker)
         try:
@@ -96,6 +102,8 @@ class Worker:
         finally:
             self.rt.control.signed_off()
             WORKER_UP.labels(self.rt.instance.id).set(0)
+            if self._probes is not None:
+                self._probes.shutdown()
             self.rt.close()
             log.info("worker stopped")
 
@@ -125,6 +133,14 @@ class Worker:
                 self.stopping.wait(0.5)
             return False
         return True
+
+    def _alive(self) -> dict:
+        return {"ok": not self.stopping.is_set(), "instance": self.rt.instance.id, "state": self.state,
+                "current_task": self.current}
+
+    def _ready(self) -> dict:
+        database, broker = db_ping(self.rt.engine), self.rt.broker.ping()
+        return {"ok": database and broker, "database": database, "broker": broker}
 
     def _beat(self) -> None:
         try:

@@ -25,10 +25,6 @@ def main(argv=None) -> None:
     setup_logging(settings.log_level, settings.log_format, service="erp-worker", workshop=args.workshop)
     adapter = make_adapter(settings)
     runtime = Runtime(settings, Instance("erp", args.workshop), role="worker")
-    if settings.metrics_port:
-        from prometheus_client import start_http_server
-
-        start_http_server(settings.metrics_port, addr="127.0.0.1")
     worker = Worker(runtime, lambda job: create_order_line(adapter, job))
     worker.install_signal_handlers()
     log.info("using ERP adapter %r at %s", settings.erp_adapter, settings.erp_base_url)

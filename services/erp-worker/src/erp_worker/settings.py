@@ -11,4 +11,3 @@ class ErpWorkerSettings(RuntimeSettings):
     erp_adapter: str = Field("http", description="adapter key in erp_worker.registry (http, selenium-<system>)")
     erp_base_url: str = Field("http://127.0.0.1:8200", pattern=r"^https?://", description="the ERP's base URL")
     erp_timeout_seconds: float = Field(10.0, gt=0)
-    metrics_port: int = Field(0, ge=0, le=65535, description="serve /metrics and /alive here; 0 = off")
