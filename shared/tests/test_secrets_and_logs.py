@@ -43,3 +43,22 @@ def test_json_log_lines_carry_context_and_hide_secrets():
     assert line["body"]["nested"][0]["secret_key"] == "***" and line["body"]["username"] == "admin"
     assert "gygag" not in json.dumps(line)
     assert redact({"Authorization": "Bearer x"}) == {"Authorization": "***"}
+
+
+def test_artifact_store_writes_lists_serves_and_prunes(tmp_path):
+    import os
+    import time
+
+    from hub_runtime.artifacts import ArtifactStore
+
+    store = ArtifactStore(tmp_path)
+    store.write("task1", "a1-page.html", b"<html>")
+    store.write("task2", "a1-page.html", b"<html>")
+    assert [a.name for a in store.list("task1")] == ["a1-page.html"]
+    assert store.path("task1", "../task2/a1-page.html") is None
+    with pytest.raises(ValueError):
+        store.write("task1", "../escape", b"")
+    old = time.time() - 7200
+    os.utime(tmp_path / "task1", (old, old))
+    assert store.prune(3600) == 1
+    assert store.list("task1") == [] and len(store.list("task2")) == 1

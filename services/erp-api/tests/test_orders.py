@@ -89,3 +89,19 @@ def test_unknown_order_is_a_404_and_missing_id_a_400(client):
     assert client.get("/get_order_status?uniqueid=nope").status_code == 404
     answer = client.get("/get_order_status")
     assert answer.status_code == 400 and "uniqueid" in answer.json["error"]["fields"]
+
+
+def test_artifacts_are_listed_and_served_but_never_outside_their_folder(client, app, order):
+    from hub_runtime.artifacts import ArtifactStore
+
+    client.post("/create", json=order)
+    runtime = app.config["RUNTIME"]
+    task = runtime.tasks.find("oilmat-0001")
+    ArtifactStore(runtime.settings.artifact_dir).write(task.id, "a1-screenshot.png", b"\x89PNG")
+    status = client.get("/get_order_status?uniqueid=oilmat-0001").json
+    assert status["artifacts"] == [{"name": "a1-screenshot.png", "size": 4,
+                                    "url": "/orders/oilmat-0001/artifacts/a1-screenshot.png"}]
+    assert client.get(status["artifacts"][0]["url"]).data == b"\x89PNG"
+    assert client.get("/orders/oilmat-0001/artifacts/..%2Fsecret.key").status_code == 404
+    assert client.get("/orders/nope/artifacts/a1-screenshot.png").status_code == 404
+    assert app.test_client().get(status["artifacts"][0]["url"]).status_code == 401

@@ -71,9 +71,15 @@ class RuntimeSettings(BaseSettings):
             raise ValueError("must be at least 16 characters")
         return token
 
+    artifact_retention_hours: float = Field(72.0, gt=0, description="screenshots etc. are deleted after this")
+
     @property
     def queue_path(self) -> Path:
         return self.data_dir / "queue.db"
+
+    @property
+    def artifact_dir(self) -> Path:
+        return self.data_dir / "artifacts"
 
 
 def env_name(settings_cls: type[RuntimeSettings], field: str) -> str:

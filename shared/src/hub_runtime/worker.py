@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import signal
@@ -20,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .artifacts import ArtifactStore
 from .broker.base import Broker, BrokerError, Delivery, DeliveryLost
 from .control import PAUSED, RUNNING
 from .db import ping as db_ping
@@ -49,10 +51,13 @@ class TransientError(PermanentError):
 
 @dataclass(frozen=True)
 class Job:
-    """What a handler gets: the task (without secret) and its decrypted secret."""
+    """What a handler gets: the task (without secret), its decrypted secret, which attempt this is, and
+    where to keep evidence (screenshots, pages) for an operator."""
 
     task: TaskView
     secret: dict
+    attempt: int = 1
+    artifacts: ArtifactStore | None = None
 
 
 Handler = Callable[[Job], dict]
@@ -68,6 +73,7 @@ class Worker:
         self.current: str | None = None
         self._beat_thread = threading.Thread(target=self._beat_loop, name="heartbeat", daemon=True)
         self._probes = None
+        self.artifacts = ArtifactStore(runtime.settings.artifact_dir)
 
     # --- lifecycle ----------------------------------------------------------------------------------
     def install_signal_handlers(self) -> None:
@@ -149,8 +155,14 @@ class Worker:
             log.warning("heartbeat failed: %s", exc)
 
     def _beat_loop(self) -> None:
+        next_prune = 0.0
         while not self.stopping.is_set():
             self._beat()
+            if time.monotonic() >= next_prune:
+                pruned = self.artifacts.prune(self.rt.settings.artifact_retention_hours * 3600)
+                if pruned:
+                    log.info("pruned the artifacts of %d old tasks", pruned)
+                next_prune = time.monotonic() + 3600
             self.stopping.wait(self.rt.settings.heartbeat_seconds)
 
     # --- one message --------------------------------------------------------------------------------
@@ -179,11 +191,12 @@ class Worker:
     def _run_with_retries(self, task: TaskView, delivery: Delivery) -> None:
         settings = self.rt.settings
         kind, instance = task.kind, self.rt.instance.id
-        job = Job(task, self.rt.tasks.secret_of(task.id))
+        secret = self.rt.tasks.secret_of(task.id)
         for attempt in range(1, settings.retry_max_attempts + 1):
             log.info("processing (attempt %d)", attempt)
+            job = Job(task, secret, attempt, self.artifacts)
             try:
-                result = self.rt.broker.run_with_keepalive(lambda: self.handler(job))
+                result = self.rt.broker.run_with_keepalive(functools.partial(self.handler, job))
             except TransientError as exc:
                 TASK_RETRIES.labels(instance, exc.reason_code).inc()
                 if attempt == settings.retry_max_attempts:

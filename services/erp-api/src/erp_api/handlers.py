@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hub_runtime.artifacts import Artifact
 from hub_runtime.runtime import Instance, slugify
 from hub_runtime.tasks import Submitted, TaskStore, TaskView, iso
 
@@ -22,7 +23,7 @@ def place_order(tasks: TaskStore, instance: Instance, order: CreateOrder) -> Sub
     return tasks.submit(ORDER_KIND, order.uniqueid, order.public(), order.credentials())
 
 
-def status_view(task: TaskView) -> dict:
+def status_view(task: TaskView, artifacts: list[Artifact] = ()) -> dict:
     return {
         "uniqueid": task.key,
         "status": task.status,
@@ -34,4 +35,6 @@ def status_view(task: TaskView) -> dict:
         "created_at": iso(task.created_at),
         "updated_at": iso(task.updated_at),
         "history": [{"status": s, "at": iso(at), "detail": d} for s, at, d in task.history],
+        "artifacts": [{"name": a.name, "size": a.size, "url": f"/orders/{task.key}/artifacts/{a.name}"}
+                      for a in artifacts],
     }

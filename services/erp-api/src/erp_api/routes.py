@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, send_file
 
+from hub_runtime.artifacts import ArtifactStore
 from hub_runtime.jsonlog import bind
 from hub_runtime.metrics import TASKS_DUPLICATE, TASKS_RECEIVED
 from hub_runtime.outbox import OutboxRelay
@@ -23,6 +24,7 @@ log = logging.getLogger("erp_api")
 def orders_blueprint(runtime: Runtime, api: OpenAPI, relay: OutboxRelay | None) -> Blueprint:
     bp = Blueprint("orders", __name__)
     instance = runtime.instance
+    artifacts = ArtifactStore(runtime.settings.artifact_dir)
 
     @api.operation(bp, "/create", "POST", body=CreateOrder, tag="orders",
                    responses={200: OrderAccepted, 400: ErrorBody, 409: ErrorBody},
@@ -58,6 +60,16 @@ def orders_blueprint(runtime: Runtime, api: OpenAPI, relay: OutboxRelay | None) 
         task = runtime.tasks.find(query.uniqueid)
         if task is None:
             raise ApiError(404, "order_not_found", f"no order with uniqueid {query.uniqueid!r}")
-        return jsonify(status_view(task))
+        return jsonify(status_view(task, artifacts.list(task.id)))
+
+    @api.operation(bp, "/orders/<uniqueid>/artifacts/<name>", "GET", tag="orders",
+                   responses={200: None, 404: ErrorBody},
+                   summary="a screenshot or page saved by the worker when the order failed")
+    def artifact(uniqueid: str, name: str):
+        task = runtime.tasks.find(uniqueid, with_history=False)
+        path = artifacts.path(task.id, name) if task else None
+        if path is None:
+            raise ApiError(404, "artifact_not_found", f"order {uniqueid!r} has no artifact {name!r}")
+        return send_file(path, max_age=0)
 
     return bp

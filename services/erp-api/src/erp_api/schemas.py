@@ -69,6 +69,12 @@ class HistoryEntry(BaseModel):
     detail: str | None
 
 
+class ArtifactLink(BaseModel):
+    name: str
+    size: int
+    url: str
+
+
 class OrderStatus(BaseModel):
     uniqueid: str
     status: str = Field(description="placed | processing | created | error | cancelled")
@@ -80,3 +86,4 @@ class OrderStatus(BaseModel):
     created_at: str
     updated_at: str
     history: list[HistoryEntry]
+    artifacts: list[ArtifactLink] = Field(description="screenshots and pages saved when the ERP failed")
