@@ -55,7 +55,7 @@ def test_metrics_count_received_and_created_orders(hub):
     text = requests.get(hub.api_url + "/metrics", timeout=5).text
     assert 'hub_tasks_received_total{instance="erp:bennys-auto",kind="erp_order"} 1.0' in text
     assert 'hub_tasks{instance="erp:bennys-auto",status="created"} 1.0' in text
-    assert "hub_queue_depth" in text
+    assert 'hub_queue_depth{instance="erp:bennys-auto"} 0.0' in text
     worker_metrics = requests.get(hub.worker_probe_url + "/metrics", timeout=5).text
     assert 'hub_tasks_created_total{instance="erp:bennys-auto",kind="erp_order"} 1.0' in worker_metrics
     assert "hub_task_end_to_end_seconds_bucket" in worker_metrics

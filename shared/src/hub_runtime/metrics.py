@@ -39,7 +39,7 @@ class LiveStateCollector(Collector):
         instance = self.runtime.instance.id
         depth = GaugeMetricFamily("hub_queue_depth", "Messages ready in the broker queue", labels=["instance"])
         try:
-            depth.add_metric([instance], self.runtime.broker.depth(self.runtime.instance.queue))
+            depth.add_metric([instance], self.runtime.broker.depth(self.runtime.queue))
         except Exception as exc:  # noqa: BLE001 - a scrape must not fail because the broker is down
             log.warning("queue depth unavailable: %s", exc)
         yield depth

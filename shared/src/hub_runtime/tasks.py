@@ -8,13 +8,17 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .db import transaction
 from .models import OutboxMessage, Task, TaskEvent, TaskStatus, utcnow
 from .secrets import SecretBox
+
+_INSERT_TASK = insert(Task.__table__)
+_INSERT_EVENT = insert(TaskEvent.__table__)
+_INSERT_OUTBOX = insert(OutboxMessage.__table__)
 
 
 class IdempotencyConflict(Exception):
@@ -64,34 +68,38 @@ class TaskStore:
 
     # --- intake -------------------------------------------------------------------------------------
     def submit(self, kind: str, key: str, payload: dict, secret: dict | None = None) -> Submitted:
-        """Store a new task with its outbox message, or return the identical existing one.
+        """Store a new task with its first event and outbox message, or return the identical existing one.
 
-        Raises `IdempotencyConflict` when `key` is taken by a task with another body."""
+        Raises `IdempotencyConflict` when `key` is taken by a task with another body. The insert is tried
+        first (one transaction, three statements): new keys are the common case, and the unique constraint
+        settles concurrent requests with the same key."""
         fingerprint = self.box.fingerprint({"payload": payload, "secret": secret})
-        existing = self._by_key(key)
-        if existing is None:
-            task_id = uuid.uuid4().hex
-            try:
-                with transaction(self.sessions) as session:
-                    session.add(Task(
-                        id=task_id, instance=self.instance, kind=kind, key=key, fingerprint=fingerprint,
-                        payload=payload, secret=self.box.encrypt(secret) if secret else None,
-                        status=TaskStatus.PLACED,
-                    ))
-                    session.flush()
-                    session.add(TaskEvent(task_id=task_id, status=TaskStatus.PLACED))
-                    session.add(OutboxMessage(
-                        queue=self.queue, message_id=task_id,
-                        body=json.dumps({"task_id": task_id, "key": key, "kind": kind}),
-                    ))
-                return Submitted(self.get(task_id), created=True)
-            except IntegrityError:
-                existing = self._by_key(key)  # a concurrent request with the same key won the race
-                if existing is None:
-                    raise
-        if existing.fingerprint != fingerprint:
-            raise IdempotencyConflict(key)
-        return Submitted(TaskView.of(existing), created=False)
+        task_id, now = uuid.uuid4().hex, utcnow()
+        try:
+            with transaction(self.sessions) as session:
+                conn = session.connection()  # Core statements without .values(): compiled once, cached
+                conn.execute(_INSERT_TASK, {
+                    "id": task_id, "instance": self.instance, "kind": kind, "key": key,
+                    "fingerprint": fingerprint, "payload": payload,
+                    "secret": self.box.encrypt(secret) if secret else None, "status": TaskStatus.PLACED,
+                    "reason_code": None, "reason_text": None, "result": None, "attempts": 0,
+                    "created_at": now, "updated_at": now,
+                })
+                conn.execute(_INSERT_EVENT, {"task_id": task_id, "status": TaskStatus.PLACED, "detail": None,
+                                             "at": now})
+                conn.execute(_INSERT_OUTBOX, {
+                    "queue": self.queue, "message_id": task_id, "created_at": now, "attempts": 0,
+                    "last_error": None, "body": json.dumps({"task_id": task_id, "key": key, "kind": kind}),
+                })
+        except IntegrityError:
+            existing = self._by_key(key)
+            if existing is None:
+                raise
+            if existing.fingerprint != fingerprint:
+                raise IdempotencyConflict(key) from None
+            return Submitted(TaskView.of(existing), created=False)
+        view = TaskView(task_id, key, kind, TaskStatus.PLACED, None, None, 0, payload, None, now, now)
+        return Submitted(view, created=True)
 
     def _by_key(self, key: str) -> Task | None:
         with self.sessions() as session:

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -273,9 +273,17 @@ class RabbitMQBroker(Broker):
     def run_with_keepalive(self, fn: Callable[[], T]) -> T:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-handler") as pool:
             future = pool.submit(fn)
+            future.add_done_callback(lambda _: self._wake())
             while not future.done():
                 self._pump()
             return future.result()
+
+    def _wake(self) -> None:
+        """Interrupt the pump's wait as soon as the handler finishes (else up to a slice is lost)."""
+        conn = self._conn
+        if conn is not None and conn.is_open:
+            with suppress(_CONNECTION_ERRORS):  # a dead connection is noticed by the pump itself
+                conn.add_callback_threadsafe(lambda: None)
 
     def _pump(self) -> None:
         """Serve heartbeats for one slice; a lost connection is only dropped (the pending ack will
