@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PACKAGES := shared services/erp-api services/erp-worker simulators
-BENCHES := $(patsubst bench/%.py,%,$(wildcard bench/[a-z]*.py))
+BENCHES := $(filter-out loadgen baseline_%,$(patsubst bench/%.py,%,$(wildcard bench/[a-z]*.py)))
 
 .PHONY: install run test lint bench lock clean
 

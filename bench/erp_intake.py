@@ -1,0 +1,488 @@
+"""erp_intake: how fast the hub takes OilMat orders in and carries them into the ERP, beside the old
+system's design (Flask + persist-queue, `bench/baseline_persistqueue_app.py`) run in the same script.
+
+    .venv/bin/python bench/erp_intake.py            # or: make bench B=erp_intake
+    .venv/bin/python bench/erp_intake.py --quick    # a smoke run of a few seconds per figure
+
+Figures (see bench/README.md): intake throughput (closed loop), latency at a fixed 200 orders/s (open
+loop), end-to-end orders/s into the demo ERP, idle resident memory. The load comes from `bench/loadgen.py`
+in its own process. The hub's production configuration (PostgreSQL + RabbitMQ) is the headline; the
+embedded defaults (SQLite + embedded queue) are measured for intake as well. Everything runs in its own
+PostgreSQL database, queue prefix and temporary directory, all removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import requests
+
+from hub_runtime.runtime import slugify
+from hub_runtime.testing.processes import ServiceProcess
+from hub_runtime.testing.services import (
+    POSTGRES_ADMIN_URL,
+    RABBITMQ_URL,
+    create_postgres_database,
+    free_port,
+    reachable,
+)
+
+HERE = Path(__file__).resolve().parent
+INTAKE_WORKSHOP = "Bench Intake"
+E2E_WORKSHOP = "Bench E2E"
+E2E_WORKSHEETS = "560-569"
+
+PROD, EMBEDDED, BASE = "hub (PG+RabbitMQ)", "hub (embedded)", "baseline (persist-queue)"
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self.tmp = Path(tempfile.mkdtemp(prefix="bench-erp-intake-"))
+        self.token = "bench-" + secrets.token_hex(16)
+        self.prefix = f"bench-{uuid.uuid4().hex[:8]}."
+        self.processes: list[ServiceProcess] = []
+        self.drop_database = None
+        self.database_url: str | None = None
+        self.erp_url = ""
+        self.used_queues: set[str] = set()
+        self.notes: list[str] = []
+        self.failed = False
+
+    # --- processes ----------------------------------------------------------------------------------
+    def start(self, name: str, argv: list[str], env: dict[str, str], ready_url: str) -> ServiceProcess:
+        process = ServiceProcess(name, argv, {"HUB_API_TOKEN": self.token, "BASELINE_API_TOKEN": self.token,
+                                              **env}, self.tmp).start()
+        self.processes.append(process)
+        if ready_url:
+            process.wait_http(ready_url, timeout=60)
+        return process
+
+    def stop(self, *processes: ServiceProcess) -> None:
+        for process in processes:
+            process.stop()
+
+    def hub_env(self, config: str) -> dict[str, str]:
+        env = {
+            "HUB_DATA_DIR": str(self.tmp / f"data-{config}"),
+            "HUB_QUEUE_PREFIX": self.prefix,
+            "HUB_ERP_BASE_URL": self.erp_url,
+            "HUB_LOG_FORMAT": "json",
+            "HUB_LOG_LEVEL": "INFO",
+        }
+        if config == "prod":
+            env.update(DATABASE_URL=self.database_url, AMQP_URL=RABBITMQ_URL)
+        else:
+            env.update(DATABASE_URL=f"sqlite:///{self.tmp / 'data-embedded' / 'hub.db'}", AMQP_URL="")
+        return env
+
+    def start_hub_api(self, config: str, workshop: str) -> tuple[ServiceProcess, str]:
+        port = free_port()
+        if config == "prod":
+            self.used_queues.add(slugify(workshop))
+        argv = ["erp-api", str(port), workshop, "--workers", str(self.args.workers),
+                "--threads", str(self.args.threads)]
+        url = f"http://127.0.0.1:{port}"
+        return self.start(f"erp-api-{config}-{slugify(workshop)}", argv, self.hub_env(config), url + "/alive"), url
+
+    def start_baseline(self, with_consumer: bool) -> tuple[ServiceProcess, str]:
+        port = free_port()
+        argv = ["python", str(HERE / "baseline_persistqueue_app.py"), str(port),
+                "--queue-dir", str(self.tmp / f"persistqueue-{uuid.uuid4().hex[:6]}"),
+                "--workers", str(self.args.workers), "--threads", str(self.args.threads)]
+        if with_consumer:
+            argv += ["--erp-url", self.erp_url]
+        url = f"http://127.0.0.1:{port}"
+        name = "baseline-e2e" if with_consumer else "baseline-intake"
+        return self.start(name, argv, {}, url + "/alive"), url
+
+    # --- load ---------------------------------------------------------------------------------------
+    def loadgen(self, url: str, workshop: str, tag: str, **options) -> dict:
+        argv = [sys.executable, str(HERE / "loadgen.py"), "--url", url, "--token", self.token,
+                "--workshop", workshop, "--prefix", f"{tag}-{uuid.uuid4().hex[:6]}-"]
+        for key, value in options.items():
+            argv += [f"--{key}", str(value)]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"loadgen failed ({done.returncode}): {done.stderr[-2000:]}")
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    def intake(self, process: ServiceProcess, url: str, workshop: str, tag: str, metrics: bool = False) -> dict:
+        a = self.args
+        published_before = outbox_published(url) if metrics else None
+        cpu_before = group_cpu_seconds(process.pid)
+        load_started = time.perf_counter()
+        closed = self.loadgen(url, workshop, f"{tag}-c", mode="closed", concurrency=a.concurrency,
+                              duration=a.duration, warmup=a.warmup, procs=a.procs)
+        result = {"closed": closed}
+        if metrics:
+            # The relay publishes from the same process while the load runs; let it catch up before the
+            # latency run, so that figure is not measured while a backlog drains.
+            accepted_total = outbox_published_target(url)
+            published_during = outbox_published(url) - published_before
+            result["relay_rate"] = published_during / (time.perf_counter() - load_started)
+            started = time.perf_counter()
+            deadline = started + a.relay_drain_timeout
+            while time.perf_counter() < deadline and outbox_published(url) < accepted_total:
+                time.sleep(0.25)
+            result["relay_backlog_s"] = time.perf_counter() - started
+            result["relay_drained"] = outbox_published(url) >= accepted_total
+        # CPU of the API's process group for the closed-loop run (and the relay catching up after it)
+        result["cpu_ms_per_order"] = (group_cpu_seconds(process.pid) - cpu_before) * 1000 / max(1, closed["total_ok"])
+        result["open"] = self.loadgen(url, workshop, f"{tag}-o", mode="open", rate=a.rate,
+                                      concurrency=a.open_connections, duration=a.duration, warmup=a.warmup)
+        return result
+
+    def e2e(self, api_url: str, workshop: str, tag: str, hub: bool) -> dict:
+        """Post N orders over worksheets 560-569 and time until the demo ERP holds N new lines."""
+        n = self.args.e2e_orders
+        reset_erp(self.erp_url)
+        started = time.perf_counter()
+        posted = self.loadgen(api_url, workshop, tag, mode="closed", concurrency=8, count=n,
+                              worksheets=E2E_WORKSHEETS)
+        posted_s = time.perf_counter() - started
+        deadline = started + self.args.e2e_timeout
+        created = 0
+        while time.perf_counter() < deadline:
+            created = lines_created(self.erp_url)
+            if created >= posted["ok"]:
+                break
+            time.sleep(0.2)
+        elapsed = time.perf_counter() - started
+        result = {"n": n, "posted": posted["ok"], "post_errors": posted["errors"], "posted_s": posted_s,
+                  "created": created, "seconds": elapsed, "rate": created / elapsed,
+                  "complete": posted["ok"] == n and created >= n}
+        if hub:
+            statuses: dict[str, int] = {}
+            for uniqueid in posted["last_ids"][-5:]:
+                answer = requests.get(api_url + "/get_order_status", params={"uniqueid": uniqueid},
+                                      headers={"Authorization": f"Bearer {self.token}"}, timeout=10)
+                status = answer.json().get("status", f"http_{answer.status_code}")
+                statuses[status] = statuses.get(status, 0) + 1
+            result["sampled_statuses"] = statuses
+        return result
+
+    def warm_one(self, api_url: str, workshop: str) -> None:
+        """One order through the whole path (login cached, connections open), then a clean ERP."""
+        reset_erp(self.erp_url)
+        order = {"workshop": workshop, "worksheet": "558", "product_nr": "10", "product_amount": "1",
+                 "uniqueid": f"warm-{uuid.uuid4().hex[:8]}", "username": "admin", "password": "gygag"}
+        answer = requests.post(api_url + "/create", json=order, headers={"Authorization": f"Bearer {self.token}"},
+                               timeout=10)
+        answer.raise_for_status()
+        deadline = time.monotonic() + 30
+        while lines_created(self.erp_url) < 1:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the warm-up order did not reach the demo ERP in 30 s")
+            time.sleep(0.1)
+        reset_erp(self.erp_url)
+
+    # --- the run ------------------------------------------------------------------------------------
+    def run(self) -> dict:
+        a = self.args
+        results: dict[str, dict] = {PROD: {}, EMBEDDED: {}, BASE: {}}
+        production = reachable(POSTGRES_ADMIN_URL, 5432) and reachable(RABBITMQ_URL, 5672)
+        if not production:
+            self.notes.append("PostgreSQL or RabbitMQ not reachable: the production configuration was skipped")
+        else:
+            self.database_url, self.drop_database = create_postgres_database()
+        erp_port = free_port()
+        self.erp_url = f"http://127.0.0.1:{erp_port}"
+        self.start("demo-erp", ["demo-erp", "--port", str(erp_port)], {}, self.erp_url + "/health")
+
+        headline = "prod" if production else "embedded"
+        hub_key = PROD if production else EMBEDDED
+
+        # 1 + 2: intake, hub (headline configuration) then baseline
+        progress(f"intake: {hub_key}")
+        api, url = self.start_hub_api(headline, INTAKE_WORKSHOP)
+        results[hub_key]["intake"] = self.intake(api, url, INTAKE_WORKSHOP, "hub", metrics=True)
+        self.stop(api)
+
+        progress(f"intake: {BASE}")
+        base, url = self.start_baseline(with_consumer=False)
+        results[BASE]["intake"] = self.intake(base, url, INTAKE_WORKSHOP, "base")
+        self.stop(base)
+
+        # 3 + 4: a fresh pair per system: idle memory, then end-to-end into the demo ERP
+        progress(f"end-to-end: {hub_key}")
+        api, url = self.start_hub_api(headline, E2E_WORKSHOP)
+        worker = self.start(f"erp-worker-{headline}", ["erp-worker", E2E_WORKSHOP], self.hub_env(headline), "")
+        self.wait_worker(url)
+        self.warm_one(url, E2E_WORKSHOP)
+        time.sleep(a.idle_seconds)
+        results[hub_key]["rss_idle"] = group_rss_kib(api.pid) + group_rss_kib(worker.pid)
+        results[hub_key]["rss_parts"] = (group_rss_kib(api.pid), group_rss_kib(worker.pid))
+        results[hub_key]["e2e"] = self.e2e(url, E2E_WORKSHOP, "hub-e2e", hub=True)
+        results[hub_key]["rss_after"] = group_rss_kib(api.pid) + group_rss_kib(worker.pid)
+        self.stop(worker, api)
+
+        progress(f"end-to-end: {BASE}")
+        base, url = self.start_baseline(with_consumer=True)
+        self.warm_one(url, INTAKE_WORKSHOP)
+        time.sleep(a.idle_seconds)
+        results[BASE]["rss_idle"] = group_rss_kib(base.pid)
+        results[BASE]["e2e"] = self.e2e(url, INTAKE_WORKSHOP, "base-e2e", hub=False)
+        results[BASE]["rss_after"] = group_rss_kib(base.pid)
+        self.stop(base)
+
+        # the embedded defaults, intake only
+        if production and not a.skip_embedded:
+            progress(f"intake: {EMBEDDED}")
+            api, url = self.start_hub_api("embedded", INTAKE_WORKSHOP)
+            results[EMBEDDED]["intake"] = self.intake(api, url, INTAKE_WORKSHOP, "emb", metrics=True)
+            self.stop(api)
+        results["_hub_key"] = hub_key
+        return results
+
+    def wait_worker(self, api_url: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(api_url + "/alive", timeout=5).json()["worker"]["state"] == "running":
+                    return
+            except (requests.RequestException, ValueError, KeyError):
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("the erp-worker did not report running within 30 s")
+
+    def cleanup(self) -> None:
+        for process in reversed(self.processes):
+            try:
+                process.stop()
+            except Exception as exc:  # noqa: BLE001 - clean up the rest whatever happens
+                print(f"stopping {process.name}: {exc}", file=sys.stderr)
+        if self.used_queues:
+            try:
+                delete_queues(RABBITMQ_URL, [self.prefix + f"erp.{slug}" for slug in self.used_queues])
+            except Exception as exc:  # noqa: BLE001
+                print(f"could not delete the bench queues {self.prefix}*: {exc}", file=sys.stderr)
+        if self.drop_database:
+            try:
+                self.drop_database()
+            except Exception as exc:  # noqa: BLE001
+                print(f"could not drop {self.database_url}: {exc}", file=sys.stderr)
+        if self.failed or self.args.keep_logs:
+            print(f"logs kept in {self.tmp}", file=sys.stderr)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+# --- helpers ----------------------------------------------------------------------------------------
+def progress(text: str) -> None:
+    print(f"... {text}", file=sys.stderr, flush=True)
+
+
+def reset_erp(erp_url: str) -> None:
+    requests.post(erp_url + "/_sim/reset", timeout=10).raise_for_status()
+
+
+def lines_created(erp_url: str) -> int:
+    return requests.get(erp_url + "/_sim/state", timeout=10).json()["counters"]["lines_created"]
+
+
+_METRIC = re.compile(r"^(hub_outbox_published_total|hub_tasks_received_total)\{[^}]*\} ([0-9.e+]+)$", re.M)
+
+
+def _metrics(url: str) -> dict[str, float]:
+    text = requests.get(url + "/metrics", timeout=30).text
+    totals: dict[str, float] = {}
+    for name, value in _METRIC.findall(text):
+        totals[name] = totals.get(name, 0.0) + float(value)
+    return totals
+
+
+def outbox_published(url: str) -> int:
+    return int(_metrics(url).get("hub_outbox_published_total", 0))
+
+
+def outbox_published_target(url: str) -> int:
+    return int(_metrics(url).get("hub_tasks_received_total", 0))
+
+
+def group_rss_kib(pgid: int) -> int:
+    """VmRSS summed over every process of a process group (a gunicorn master and its workers)."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[2]) != pgid:
+                continue
+            with open(f"/proc/{entry}/status") as f:
+                total += next((int(line.split()[1]) for line in f if line.startswith("VmRSS:")), 0)
+        except (OSError, IndexError, ValueError):
+            continue  # the process went away meanwhile
+    return total
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU time of the live processes of a process group."""
+    ticks = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid:
+                ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, IndexError, ValueError):
+            continue
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def delete_queues(amqp_url: str, queues: list[str]) -> None:
+    import pika
+
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    try:
+        channel = connection.channel()
+        for queue in queues:
+            channel.queue_delete(queue)
+            channel.queue_delete(queue + ".dlq")
+    finally:
+        connection.close()
+
+
+# --- report -----------------------------------------------------------------------------------------
+def _num(value, fmt: str = "{:.1f}") -> str:
+    return "-" if value is None else fmt.format(value)
+
+
+def _mib(kib) -> str:
+    return "-" if not kib else f"{kib / 1024:.1f}"
+
+
+def report(results: dict, args: argparse.Namespace, notes: list[str]) -> str:
+    hub_key = results["_hub_key"]
+    columns = [k for k in (PROD, EMBEDDED, BASE) if results[k]]
+    rows: list[tuple[str, list[str]]] = []
+
+    def row(label: str, fn) -> None:
+        cells = []
+        for key in columns:
+            try:
+                cells.append(fn(results[key]))
+            except (KeyError, TypeError):
+                cells.append("-")
+        rows.append((label, cells))
+
+    c, o = "closed", "open"
+    row(f"1 intake, closed loop, {args.concurrency} conns [ok/s]", lambda r: _num(r["intake"][c]["rate"]))
+    row("    accepted / errors in window", lambda r: f"{r['intake'][c]['ok']} / {r['intake'][c]['errors']}")
+    row("    latency p50 / p99 [ms]",
+        lambda r: f"{_num(r['intake'][c]['p50_ms'])} / {_num(r['intake'][c]['p99_ms'])}")
+    row("    API process CPU per accepted order [ms]", lambda r: _num(r["intake"]["cpu_ms_per_order"], "{:.2f}"))
+    row("    relay published during load [msg/s]",
+        lambda r: _num(r["intake"]["relay_rate"]) if "relay_rate" in r["intake"] else "n/a")
+    row("    relay backlog drained after [s]",
+        lambda r: (_num(r["intake"]["relay_backlog_s"]) + ("" if r["intake"]["relay_drained"] else " (not yet)"))
+        if "relay_backlog_s" in r["intake"] else "n/a")
+    row(f"2 open loop {args.rate:g}/s: p50 / p99 [ms]",
+        lambda r: f"{_num(r['intake'][o]['p50_ms'])} / {_num(r['intake'][o]['p99_ms'])}")
+    row("    max [ms]; achieved [ok/s]; late starts",
+        lambda r: f"{_num(r['intake'][o]['max_ms'], '{:.0f}')}; {_num(r['intake'][o]['rate'])}; "
+                  f"{r['intake'][o]['late']}")
+    row("    errors", lambda r: str(r["intake"][o]["errors"]))
+    row(f"3 end-to-end into demo ERP, N={args.e2e_orders} [orders/s]",
+        lambda r: _num(r["e2e"]["rate"]) + ("" if r["e2e"]["complete"] else " (partial)"))
+    row("    lines created / seconds", lambda r: f"{r['e2e']['created']} / {r['e2e']['seconds']:.1f}")
+    row("    posting N took [s]", lambda r: _num(r["e2e"]["posted_s"]))
+    row("    sampled final statuses (last 5)",
+        lambda r: ",".join(f"{k}:{v}" for k, v in r["e2e"]["sampled_statuses"].items()) or "-"
+        if "sampled_statuses" in r["e2e"] else "n/a")
+    row("4 idle RSS api + worker [MiB]", lambda r: _mib(r["rss_idle"]))
+    row("    of which api / worker [MiB]",
+        lambda r: f"{_mib(r['rss_parts'][0])} / {_mib(r['rss_parts'][1])}" if "rss_parts" in r else "one process")
+    row("    RSS after the e2e run [MiB]", lambda r: _mib(r["rss_after"]))
+
+    label_width = max(len(label) for label, _ in rows) + 2
+    widths = [max(len(k), *(len(cells[i]) for _, cells in rows)) + 2 for i, k in enumerate(columns)]
+    lines = [
+        f"erp_intake on {os.cpu_count()} CPUs; hub and baseline both served by gunicorn gthread, "
+        f"{args.workers} worker x {args.threads} threads, no access log",
+        f"load: bench/loadgen.py in its own process ({args.procs} proc), http.client keep-alive, "
+        f"a fresh uniqueid per order; {args.warmup:g} s warm-up + {args.duration:g} s measured per run",
+        "baseline: Flask + persist-queue (file Queue) endpoint, consumer thread posting lines to the demo ERP",
+        "",
+        "figure".ljust(label_width) + "".join(k.rjust(w) for k, w in zip(columns, widths, strict=True)),
+        "-" * (label_width + sum(widths)),
+    ]
+    for label, cells in rows:
+        lines.append(label.ljust(label_width) + "".join(cell.rjust(w) for cell, w in zip(cells, widths, strict=True)))
+    lines.append("")
+    for key in columns:
+        capacity = results[key].get("intake", {}).get("closed", {}).get("rate") or 0
+        if capacity and capacity < args.rate * 1.1:
+            notes.append(f"{key}: {args.rate:g}/s is at or above its closed-loop capacity ({capacity:.0f}/s), so "
+                         "the open-loop run queues up and its latency grows with the run length")
+    lines += [f"note: {n}" for n in notes]
+
+    hub, base = results[hub_key], results[BASE]
+    hub_rate, base_rate = hub["intake"]["closed"]["rate"], base["intake"]["closed"]["rate"]
+    ratio = hub_rate / base_rate if base_rate else float("nan")
+    lines.append(
+        f"erp_intake: ratio {ratio:.2f} (hub {hub_rate:.1f}/s vs persist-queue baseline {base_rate:.1f}/s; "
+        f"p99@{args.rate:g}/s {hub['intake']['open']['p99_ms']:.1f} ms; "
+        f"e2e {hub['e2e']['rate']:.1f}/s vs {base['e2e']['rate']:.1f}/s; "
+        f"idle rss api+worker {hub['rss_idle'] / 1024:.1f} MiB)"
+    )
+    return "\n".join(lines)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per load run")
+    parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each load run")
+    parser.add_argument("--concurrency", type=int, default=24, help="closed loop: keep-alive connections")
+    parser.add_argument("--procs", type=int, default=1, help="closed loop: load generator processes")
+    parser.add_argument("--rate", type=float, default=200.0, help="open loop: orders per second")
+    parser.add_argument("--open-connections", type=int, default=32, help="open loop: connections available")
+    parser.add_argument("--e2e-orders", type=int, default=500, help="orders carried end to end")
+    parser.add_argument("--e2e-timeout", type=float, default=90.0, help="give up waiting for the ERP after this")
+    parser.add_argument("--relay-drain-timeout", type=float, default=20.0,
+                        help="how long to let the outbox relay catch up before the latency run")
+    parser.add_argument("--idle-seconds", type=float, default=1.0, help="settle time before reading RSS")
+    parser.add_argument("--workers", type=int, default=1, help="gunicorn workers (hub and baseline)")
+    parser.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker (hub and baseline)")
+    parser.add_argument("--skip-embedded", action="store_true", help="do not measure the embedded defaults")
+    parser.add_argument("--keep-logs", action="store_true", help="keep the temporary directory with the logs")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 3 s runs, 60 orders end to end")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.duration, args.warmup, args.e2e_orders, args.relay_drain_timeout = 3.0, 0.5, 60, 5.0
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    bench = Bench(args)
+    started = time.perf_counter()
+    try:
+        results = bench.run()
+    except BaseException:
+        bench.failed = True
+        raise
+    finally:
+        bench.cleanup()
+    bench.notes.append(f"whole run {time.perf_counter() - started:.0f} s")
+    print(report(results, args, bench.notes))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
