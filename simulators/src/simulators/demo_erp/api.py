@@ -1,13 +1,14 @@
 """The demo ERP's JSON API (`/api/*`, bearer sessions) and its test/ops endpoints (`/_sim/*`, `/health`).
 
-Errors are always `{"error": {"code": ..., "message": ...}}`. Both blueprints find the store, the
-sessions and the fault switches in `current_app.extensions["demo_erp"]` (an `ErpContext`).
+Errors are always `{"error": {"code": ..., "message": ...}}`. Both blueprints (and the web UI in
+`web.py`) find the store, the sessions and the fault switches in `current_app.extensions["demo_erp"]`
+(an `ErpContext`).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
@@ -39,8 +40,9 @@ sim = Blueprint("demo_erp_sim", __name__)
 @dataclass
 class ErpContext:
     store: Store
-    sessions: Sessions
+    sessions: Sessions  # the API's bearer sessions
     faults: Faults
+    ui_sessions: Sessions = field(default_factory=Sessions)  # the web UI's cookie sessions, kept apart
 
 
 class InvalidRequest(ErpError):
@@ -161,6 +163,7 @@ def state() -> Response:
         worksheets=[sheet.to_dict() for sheet in ctx.store.worksheets()],
         counters=ctx.store.counters(),
         active_sessions=ctx.sessions.active_count(),
+        ui_active_sessions=ctx.ui_sessions.active_count(),
         faults=ctx.faults.snapshot(),
     )
 
@@ -188,6 +191,8 @@ def set_faults() -> Response | tuple[Response, int]:
         return error_response("invalid_faults", str(exc), 400)
     if actions.get("expire_sessions"):
         ctx.sessions.expire_all()
+    if actions.get("ui_expire_sessions"):
+        ctx.ui_sessions.expire_all()
     return jsonify(ctx.faults.update(**settings))
 
 

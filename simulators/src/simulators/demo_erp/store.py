@@ -1,6 +1,6 @@
 """The demo workshop ERP's domain: users, sessions, worksheets, the product catalogue and order lines.
 
-No HTTP here: the JSON API (`api.py`) and the later web UI both sit on `Store` and `Sessions`. Every
+No HTTP here: the JSON API (`api.py`) and the web UI (`web.py`) both sit on `Store` and `Sessions`. Every
 public method is thread-safe. Failures are `ErpError` subclasses carrying a stable `code`; the HTTP
 layer maps codes to status codes.
 
@@ -229,17 +229,20 @@ class Store:
 
     # users
 
-    def authenticate(self, username: object, password: object) -> User:
-        """The active user with these credentials; counts logins and failed logins."""
+    def authenticate(self, username: object, password: object, counter_prefix: str = "") -> User:
+        """The active user with these credentials; counts logins and failed logins.
+
+        `counter_prefix` keeps channels apart: the API counts `logins`, the web UI `ui_logins`.
+        """
         with self._lock:
             user = self._users.get(username) if isinstance(username, str) else None
             if user is None or not isinstance(password, str) or not _same(password, user.password):
-                self._counters["failed_logins"] += 1
+                self._counters[f"{counter_prefix}failed_logins"] += 1
                 raise InvalidCredentials("unknown user or wrong password")
             if not user.active:
-                self._counters["failed_logins"] += 1
+                self._counters[f"{counter_prefix}failed_logins"] += 1
                 raise UserInactive(f"user {username!r} is inactive")
-            self._counters["logins"] += 1
+            self._counters[f"{counter_prefix}logins"] += 1
             return user
 
     # catalogue
@@ -307,6 +310,7 @@ class Store:
             self._counters[name] += amount
 
     def counters(self) -> dict[str, int]:
+        """The API counters always, other counters (the web UI's `ui_*`) once they are non-zero."""
         with self._lock:
             return dict.fromkeys(("requests", "logins", "failed_logins", "lines_created"), 0) | self._counters
 
@@ -405,6 +409,12 @@ class Sessions:
             if self.clock() >= session.expires_at:
                 raise SessionExpired("session expired, log in again")
             return session
+
+    def close(self, token: str | None) -> None:
+        """Forget a session (logout); unknown tokens are ignored."""
+        with self._lock:
+            if token:
+                self._sessions.pop(token, None)
 
     def expire_all(self) -> int:
         """Expire every session now; returns how many were live."""
