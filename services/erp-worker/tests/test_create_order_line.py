@@ -1,53 +1,35 @@
 """The use case and the demo ERP's HTTP adapter, against the demo ERP over real HTTP."""
 
-from datetime import datetime
-
 import pytest
 import requests
 
 from erp_worker.adapters.demo_http import DemoHttpAdapter
 from erp_worker.handlers import create_order_line
-from hub_runtime.tasks import TaskView
 from hub_runtime.worker import Job, PermanentError, TransientError
 
 
-def job(uniqueid="u-1", worksheet="558", product_nr="10", amount="5", username="admin", password="gygag"):
-    payload = {"workshop": "Bennys Auto", "worksheet": worksheet, "product_nr": product_nr,
-               "product_amount": amount, "uniqueid": uniqueid}
-    now = datetime.now()
-    task = TaskView("t1", uniqueid, "erp_order", "processing", None, None, 1, payload, None, now, now)
-    return Job(task, {"username": username, "password": password})
-
-
-def lines(erp, reference):
-    state = requests.get(erp + "/_sim/state", timeout=5).json()
-    sheets = state["worksheets"]
-    sheet = sheets["558"] if isinstance(sheets, dict) else next(s for s in sheets if s["number"] == "558")
-    return [line for line in sheet["lines"] if line["reference"] == reference]
-
-
-def test_adds_one_line_with_the_uniqueid_as_reference(demo_erp):
-    result = create_order_line(DemoHttpAdapter(demo_erp), job())
+def test_adds_one_line_with_the_uniqueid_as_reference(demo_erp, make_job, erp_lines):
+    result = create_order_line(DemoHttpAdapter(demo_erp), make_job())
     assert result["already_present"] is False
-    added = lines(demo_erp, "u-1")
+    added = erp_lines(demo_erp, "u-1")
     assert len(added) == 1 and str(added[0]["id"]) == result["line_id"]
 
 
-def test_a_second_run_finds_the_line_instead_of_adding_another(demo_erp):
+def test_a_second_run_finds_the_line_instead_of_adding_another(demo_erp, make_job, erp_lines):
     adapter = DemoHttpAdapter(demo_erp)
-    first = create_order_line(adapter, job())
-    second = create_order_line(adapter, job())
+    first = create_order_line(adapter, make_job())
+    second = create_order_line(adapter, make_job())
     assert second == {**first, "already_present": True}
-    assert len(lines(demo_erp, "u-1")) == 1
+    assert len(erp_lines(demo_erp, "u-1")) == 1
 
 
-def test_the_session_stays_warm_and_expiry_means_one_new_login(demo_erp):
+def test_the_session_stays_warm_and_expiry_means_one_new_login(demo_erp, make_job):
     adapter = DemoHttpAdapter(demo_erp)
     for i in range(3):
-        create_order_line(adapter, job(uniqueid=f"w-{i}"))
+        create_order_line(adapter, make_job(uniqueid=f"w-{i}"))
     assert requests.get(demo_erp + "/_sim/state", timeout=5).json()["counters"]["logins"] == 1
     requests.post(demo_erp + "/_sim/faults", json={"expire_sessions": True}, timeout=5)
-    create_order_line(adapter, job(uniqueid="w-after"))
+    create_order_line(adapter, make_job(uniqueid="w-after"))
     assert requests.get(demo_erp + "/_sim/state", timeout=5).json()["counters"]["logins"] == 2
 
 
@@ -58,28 +40,28 @@ def test_the_session_stays_warm_and_expiry_means_one_new_login(demo_erp):
     ({"password": "wrong"}, "erp_login_failed"),
     ({"username": "disabled"}, "erp_login_failed"),
 ])
-def test_permanent_errors_carry_a_stable_code_and_the_erp_text(demo_erp, changes, code):
+def test_permanent_errors_carry_a_stable_code_and_the_erp_text(demo_erp, changes, code, make_job):
     with pytest.raises(PermanentError) as exc:
-        create_order_line(DemoHttpAdapter(demo_erp), job(**changes))
+        create_order_line(DemoHttpAdapter(demo_erp), make_job(**changes))
     assert exc.value.reason_code == code and not isinstance(exc.value, TransientError)
     assert exc.value.reason_text
 
 
 @pytest.mark.parametrize("status", [500, 503, 429])
-def test_server_errors_and_throttling_are_transient(demo_erp, status):
+def test_server_errors_and_throttling_are_transient(demo_erp, status, make_job):
     requests.post(demo_erp + "/_sim/faults", json={"fail_next": 1, "fail_status": status}, timeout=5)
     with pytest.raises(TransientError) as exc:
-        create_order_line(DemoHttpAdapter(demo_erp), job())
+        create_order_line(DemoHttpAdapter(demo_erp), make_job())
     assert exc.value.reason_code == "erp_unavailable"
 
 
-def test_an_unreachable_erp_is_transient():
+def test_an_unreachable_erp_is_transient(make_job):
     with pytest.raises(TransientError):
-        create_order_line(DemoHttpAdapter("http://127.0.0.1:9", timeout=1), job())
+        create_order_line(DemoHttpAdapter("http://127.0.0.1:9", timeout=1), make_job())
 
 
-def test_missing_credentials_are_permanent(demo_erp):
-    no_secret = Job(job().task, {})
+def test_missing_credentials_are_permanent(demo_erp, make_job):
+    no_secret = Job(make_job().task, {})
     with pytest.raises(PermanentError) as exc:
         create_order_line(DemoHttpAdapter(demo_erp), no_secret)
     assert exc.value.reason_code == "credentials_missing"

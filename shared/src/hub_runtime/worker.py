@@ -64,9 +64,11 @@ Handler = Callable[[Job], dict]
 
 
 class Worker:
-    def __init__(self, runtime: Runtime, handler: Handler, *, poll_seconds: float = 1.0):
+    def __init__(self, runtime: Runtime, handler: Handler, *, poll_seconds: float = 1.0,
+                 on_idle: Callable[[], None] | None = None):
         self.rt = runtime
         self.handler = handler
+        self.on_idle = on_idle
         self.poll_seconds = poll_seconds
         self.stopping = threading.Event()
         self.state = RUNNING
@@ -105,6 +107,8 @@ class Worker:
                     continue
                 if delivery is not None:
                     self.process(delivery)
+                elif self.on_idle is not None:
+                    self.on_idle()
         finally:
             self.rt.control.signed_off()
             WORKER_UP.labels(self.rt.instance.id).set(0)
@@ -133,6 +137,8 @@ class Worker:
                 broker.release(self.rt.queue)
             self._beat()
         if self.state == PAUSED:
+            if self.on_idle is not None:
+                self.on_idle()
             try:
                 broker.keepalive(0.5)
             except BrokerError:

@@ -13,7 +13,28 @@ log = logging.getLogger("erp_worker")
 
 def create_order_line(adapter: ErpAdapter, job: Job) -> dict:
     """Log in, open the worksheet, and add the line unless a line with this uniqueid already exists
-    (a redelivered message, or an earlier attempt whose answer was lost)."""
+    (a redelivered message, or an earlier attempt whose answer was lost). On any failure, what the
+    adapter saw is saved as the task's artifacts."""
+    try:
+        return _create_order_line(adapter, job)
+    except Exception:
+        save_evidence(adapter, job)
+        raise
+    finally:
+        adapter.order_done()
+
+
+def save_evidence(adapter: ErpAdapter, job: Job) -> None:
+    if job.artifacts is None:
+        return
+    try:
+        for name, data in adapter.evidence().items():
+            job.artifacts.write(job.task.id, f"attempt{job.attempt}-{name}", data)
+    except Exception:
+        log.warning("could not save the failure evidence", exc_info=True)
+
+
+def _create_order_line(adapter: ErpAdapter, job: Job) -> dict:
     order = job.task.payload
     if not job.secret:
         raise PermanentError("credentials_missing", "the order carries no ERP credentials")

@@ -62,5 +62,16 @@ class ErpAdapter(ABC):
     def add_line(self, worksheet: Worksheet, product_nr: str, quantity: str, reference: str) -> OrderLine:
         ...
 
-    def close(self) -> None:  # noqa: B027 - adapters without resources need nothing here
+    # Optional hooks; adapters without a browser or session to look after need none of them.
+    def order_done(self) -> None:  # noqa: B027
+        """One order is finished (either way): e.g. count it towards a browser restart."""
+
+    def idle(self) -> None:  # noqa: B027
+        """Called while the worker waits for orders or is paused: e.g. close an idle browser."""
+
+    def evidence(self) -> dict[str, bytes]:
+        """What the adapter sees now (screenshot, page HTML) for an operator, after a failure."""
+        return {}
+
+    def close(self) -> None:  # noqa: B027
         """Release sessions, browsers, connections."""

@@ -1,0 +1,215 @@
+"""The demo ERP through its web pages (simulators/demo_erp web UI), with Selenium: the worked example of a
+web-automation adapter. One page object per page; `DemoWebAdapter` strings them together.
+
+To add an ERP system: copy this module, rewrite the page objects for that ERP's pages (its URLs, ids and
+messages), map its messages to the reason codes in `adapters/base.py`, and register the adapter in
+`erp_worker/registry.py`.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote
+
+from hub_runtime.worker import PermanentError, TransientError
+
+from ..browser import BROWSER_ERRORS, BrowserSession
+from ..web_automation import BROWSER_FAILED, Page, SessionExpired
+from .base import (
+    INVALID_LINE,
+    LOGIN_FAILED,
+    PRODUCT_NOT_FOUND,
+    WORKSHEET_CLOSED,
+    WORKSHEET_NOT_FOUND,
+    Credentials,
+    ErpAdapter,
+    OrderLine,
+    Worksheet,
+)
+
+log = logging.getLogger("erp_worker.demo_web")
+
+_ROWS_JS = """return Array.from(document.querySelectorAll('tr.order-line')).map(r => [
+    r.dataset.lineId, r.dataset.reference, r.querySelector('td.product-nr').textContent.trim(),
+    r.querySelector('td.quantity').textContent.trim()]);"""
+
+
+class LoginPage(Page):
+    def log_in(self, credentials: Credentials) -> None:
+        self.open("/login")
+        self.wait_for_any("the login form", form=lambda: self.present("form#login-form"),
+                          error=self.server_error)
+        if self.server_error():
+            self.raise_server_error()
+        self.submit(credentials)
+
+    def submit(self, credentials: Credentials) -> None:
+        """Fill and send the login form shown now; on success the ERP goes on to `next` (or the list)."""
+        self.fill(self.field("input#username", "login"), credentials.username)
+        self.fill(self.field("input#password", "login"), credentials.password)
+        self.field("button#login-button", "login").click()
+        outcome = self.wait_for_any("the login result", refused=lambda: self.present("#login-error"),
+                                    error=self.server_error,
+                                    done=lambda: not self.present("form#login-form"))
+        if outcome == "refused":
+            raise PermanentError(LOGIN_FAILED, self.text("#login-error"))
+        if outcome == "error":
+            self.raise_server_error()
+
+
+class WorksheetPage(Page):
+    """`/worksheets/<number>`: header, status and the order lines, which load late."""
+
+    def load(self, number: str) -> Worksheet:
+        self.open(f"/worksheets/{quote(number, safe='')}")
+        return self.read(number)
+
+    def read(self, number: str) -> Worksheet:
+        outcome = self.wait_for_any(
+            f"worksheet {number}", lines=lambda: self.present("#lines-loaded"), error=self.server_error,
+            missing=lambda: self.present("#page-error"), login=lambda: self.present("form#login-form"),
+            load_error=lambda: self.present("#load-error"))
+        if outcome == "login":
+            raise SessionExpired()
+        if outcome == "missing":
+            code = self.present("#page-error").get_attribute("data-error")
+            if code == "worksheet_not_found":
+                raise PermanentError(WORKSHEET_NOT_FOUND, self.text("#page-error"))
+            raise TransientError("erp_page_error", self.text("#page-error"))
+        if outcome in ("error", "load_error"):
+            self.raise_server_error()
+        return Worksheet(self.text("#worksheet-number") or number, self.text("#worksheet-status"),
+                         self.text("#worksheet-customer") or None)
+
+    def lines(self) -> list[OrderLine]:
+        return [OrderLine(str(i), product, quantity, reference)
+                for i, reference, product, quantity in self.driver.execute_script(_ROWS_JS)]
+
+    def flash(self) -> str:
+        return self.text("#flash")
+
+
+class AddLinePage(Page):
+    """`/worksheets/<number>/lines/new`: the add-order-line form with server-side validation."""
+
+    def open_for(self, number: str) -> None:
+        self.open(f"/worksheets/{quote(number, safe='')}/lines/new")
+        outcome = self.wait_for_any("the add-line form", form=lambda: self.present("#line-form-worksheet"),
+                                    error=self.server_error, login=lambda: self.present("form#login-form"),
+                                    missing=lambda: self.present("#page-error"))
+        if outcome == "login":
+            raise SessionExpired()
+        if outcome == "error":
+            self.raise_server_error()
+        if outcome == "missing":
+            raise PermanentError(WORKSHEET_NOT_FOUND, self.text("#page-error"))
+
+    def submit(self, product_nr: str, quantity: str, reference: str) -> str:
+        """Send the form; returns "saved" (now on the worksheet page) or raises with the ERP's message."""
+        self.fill(self.field("input#product-nr", "add-line"), product_nr)
+        self.fill(self.field("input#quantity", "add-line"), quantity)
+        self.fill(self.field("input#reference", "add-line"), reference)
+        self.field("button#save-line", "add-line").click()
+        outcome = self.wait_for_any("the saved line", saved=lambda: self.present("#flash"),
+                                    refused=lambda: self.present("#form-error"),
+                                    login=lambda: self.present("form#login-form"), error=self.server_error)
+        if outcome == "login":
+            raise SessionExpired()
+        if outcome == "error":
+            self.raise_server_error()
+        if outcome == "refused":
+            raise _form_error(self.text("#form-error"))
+        return outcome
+
+
+def _form_error(message: str) -> Exception:
+    """The ERP's validation message as an order error with a stable code (the text is kept as is)."""
+    lowered = message.lower()
+    if "temporary error" in lowered or "try again" in lowered:
+        return TransientError("erp_busy", message)
+    if lowered.startswith("unknown product"):
+        return PermanentError(PRODUCT_NOT_FOUND, message)
+    if "is closed" in lowered:
+        return PermanentError(WORKSHEET_CLOSED, message)
+    return PermanentError(INVALID_LINE, message)
+
+
+class DemoWebAdapter(ErpAdapter):
+    def __init__(self, base_url: str, browser: BrowserSession, timeout: float = 10.0):
+        self.base_url = base_url
+        self.browser = browser
+        self.timeout = timeout
+        self._credentials: Credentials | None = None
+        self._logged_in_driver = None  # the browser the session cookie lives in
+
+    def _page(self, cls: type[Page]) -> Page:
+        return cls(self.browser.get(), self.base_url, self.timeout)
+
+    def login(self, credentials: Credentials) -> None:
+        driver = self._guarded(self.browser.get)
+        if credentials == self._credentials and driver is self._logged_in_driver:
+            return  # the warm session
+        self._credentials, self._logged_in_driver = credentials, None
+        self._guarded(lambda: self._page(LoginPage).log_in(credentials))
+        self._logged_in_driver = driver
+
+    def find_worksheet(self, number: str) -> Worksheet:
+        return self._step(lambda: self._page(WorksheetPage).load(number))
+
+    def find_line(self, worksheet: Worksheet, reference: str) -> OrderLine | None:
+        lines = self._step(lambda: self._page(WorksheetPage).lines())
+        return next((line for line in lines if line.reference == reference), None)
+
+    def add_line(self, worksheet: Worksheet, product_nr: str, quantity: str, reference: str) -> OrderLine:
+        def add() -> OrderLine | None:
+            form = self._page(AddLinePage)
+            form.open_for(worksheet.number)
+            form.submit(product_nr, quantity, reference)
+            sheet = self._page(WorksheetPage)
+            sheet.read(worksheet.number)
+            return next((line for line in sheet.lines() if line.reference == reference), None)
+
+        line = self._step(add)
+        if line is None:
+            raise TransientError("erp_line_not_listed", "the ERP said the line was added but does not list it")
+        return line
+
+    def order_done(self) -> None:
+        self.browser.order_done()
+
+    def idle(self) -> None:
+        self.browser.idle()
+
+    def evidence(self) -> dict[str, bytes]:
+        driver = self.browser.driver
+        if driver is None:
+            return {}
+        try:
+            return {"screenshot.png": driver.get_screenshot_as_png(), "page.html": driver.page_source.encode()}
+        except BROWSER_ERRORS:
+            return {}
+
+    def close(self) -> None:
+        log.info("closing the browser (peak memory %.0f MiB)", self.browser.peak_rss / 2**20)
+        self.browser.close()
+
+    def _step(self, step):
+        """Run a step; if the ERP's session expired on the way, log in again and repeat it once."""
+        try:
+            return self._guarded(step)
+        except SessionExpired:
+            log.info("ERP session expired; logging in again")
+            self._logged_in_driver = None
+            self.login(self._credentials)
+            try:
+                return self._guarded(step)
+            except SessionExpired:
+                raise TransientError("erp_session_expired", "the ERP keeps ending the session") from None
+
+    def _guarded(self, step):
+        """A crashed or unreachable browser is transient: the next attempt starts a new one."""
+        try:
+            return step()
+        except BROWSER_ERRORS as exc:
+            self._logged_in_driver = None
+            raise TransientError(BROWSER_FAILED, f"{type(exc).__name__}: {exc}"[:300]) from None

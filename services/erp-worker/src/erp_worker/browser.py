@@ -1,0 +1,164 @@
+"""A warm headless Chromium for web-automation adapters.
+
+One browser per worker, kept logged in between orders. It is restarted after a crash, after
+`max_orders` orders, after `max_age` seconds or when its resident memory passes `max_rss_bytes`, and
+closed when the worker has been idle (e.g. paused) for `idle_close` seconds. Debian's chromium and
+chromedriver are used as installed; nothing is downloaded at run time.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import urllib3
+from prometheus_client import Counter, Gauge
+from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.chrome.service import Service
+
+log = logging.getLogger("erp_worker.browser")
+
+BROWSER_RSS = Gauge("hub_browser_rss_bytes", "Memory (PSS) of the worker's browser (driver + chromium)")
+BROWSER_STARTS = Counter("hub_browser_starts_total", "Browser (re)starts", ["reason"])
+
+# What a dead browser or chromedriver raises: WebDriver errors, or the HTTP client's own when the driver
+# process is gone.
+BROWSER_ERRORS = (WebDriverException, urllib3.exceptions.HTTPError, OSError)
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-extensions", "--no-first-run", "--disable-default-apps", "--mute-audio",
+         "--window-size=1280,900", "--js-flags=--max-old-space-size=128")
+
+
+def browser_installed() -> bool:
+    return Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()
+
+
+class BrowserSession:
+    def __init__(self, *, max_orders: int = 500, max_age: float = 3600, max_rss_bytes: int = 700 * 2**20,
+                 idle_close: float = 300, page_load_timeout: float = 30):
+        self.max_orders = max_orders
+        self.max_age = max_age
+        self.max_rss_bytes = max_rss_bytes
+        self.idle_close = idle_close
+        self.page_load_timeout = page_load_timeout
+        self.driver: webdriver.Chrome | None = None
+        self.orders = 0
+        self.started_at = 0.0
+        self.last_used = time.monotonic()
+        self.peak_rss = 0
+        self._profile: str | None = None
+
+    # --- lifecycle ----------------------------------------------------------------------------------
+    def get(self) -> webdriver.Chrome:
+        """The warm browser, (re)started if it is missing, crashed, old or too big."""
+        reason = self._restart_reason()
+        if reason:
+            if self.driver is not None:
+                log.info("restarting the browser: %s", reason)
+            self.close()
+            self._start(reason)
+        self.last_used = time.monotonic()
+        return self.driver
+
+    def order_done(self) -> None:
+        self.orders += 1
+        self.last_used = time.monotonic()
+        rss = self.rss_bytes()
+        BROWSER_RSS.set(rss)
+        self.peak_rss = max(self.peak_rss, rss)
+
+    def idle(self) -> None:
+        """Called while the worker waits: close a browser nobody has used for `idle_close` seconds."""
+        if self.driver is not None and time.monotonic() - self.last_used > self.idle_close:
+            log.info("closing the idle browser")
+            self.close()
+
+    def close(self) -> None:
+        if self.driver is not None:
+            try:
+                self.driver.quit()
+            except BROWSER_ERRORS as exc:  # a dead browser cannot be quit politely
+                log.debug("quit failed: %s", exc)
+            self.driver = None
+        if self._profile:
+            shutil.rmtree(self._profile, ignore_errors=True)
+            self._profile = None
+        BROWSER_RSS.set(0)
+
+    def _start(self, reason: str) -> None:
+        self._profile = tempfile.mkdtemp(prefix="hub-chromium-")
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        for flag in FLAGS:
+            options.add_argument(flag)
+        options.add_argument(f"--user-data-dir={self._profile}")
+        options.page_load_strategy = "normal"
+        self.driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+        self.driver.set_page_load_timeout(self.page_load_timeout)
+        self.orders = 0
+        self.started_at = time.monotonic()
+        BROWSER_STARTS.labels(reason).inc()
+        log.info("browser started (%s)", reason)
+
+    def _restart_reason(self) -> str | None:
+        if self.driver is None:
+            return "first use"
+        if not self.responsive():
+            return "crashed"
+        if self.orders >= self.max_orders:
+            return f"{self.orders} orders served"
+        if time.monotonic() - self.started_at > self.max_age:
+            return "max age"
+        if self.rss_bytes() > self.max_rss_bytes:
+            return "memory limit"
+        return None
+
+    def responsive(self) -> bool:
+        try:
+            self.driver.execute_script("return 1")
+            return True
+        except BROWSER_ERRORS:
+            return False
+
+    # --- memory -------------------------------------------------------------------------------------
+    def rss_bytes(self) -> int:
+        """Memory (PSS) of chromedriver and every process below it (chromium and its helpers)."""
+        if self.driver is None or self.driver.service.process is None:
+            return 0
+        return tree_rss(self.driver.service.process.pid)
+
+
+def tree_rss(root_pid: int) -> int:
+    children: dict[int, list[int]] = {}
+    for status in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = status.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(status.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    total, stack = 0, [root_pid]
+    while stack:
+        pid = stack.pop()
+        total += _rss(pid)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def _rss(pid: int) -> int:
+    """Proportional set size: chromium's processes share most of their pages, so summing plain RSS
+    would count them several times over."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
