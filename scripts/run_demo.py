@@ -13,6 +13,8 @@ from pathlib import Path
 
 import requests
 
+from erp_worker.browser import browser_installed
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 WORKSHOP = "Bennys Auto"
@@ -30,6 +32,7 @@ def main() -> int:
         "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{var / 'hub.db'}"),
         "HUB_ERP_BASE_URL": f"http://127.0.0.1:{ERP_PORT}",
         "HUB_LOG_FORMAT": os.environ.get("HUB_LOG_FORMAT", "text"),
+        "HUB_ERP_ADAPTER": os.environ.get("HUB_ERP_ADAPTER") or ("selenium-demo" if browser_installed() else "http"),
     }
     commands = {
         "demo-erp": ["demo-erp", "--port", str(ERP_PORT), "--state-file", str(var / "demo-erp.json")],
@@ -54,8 +57,9 @@ def main() -> int:
         wait_ready(f"http://127.0.0.1:{ERP_PORT}/health", children["demo-erp"])
         wait_ready(f"http://127.0.0.1:{API_PORT}/alive", children["erp-api"])
         broker = "RabbitMQ" if os.environ.get("AMQP_URL") else "the embedded SQLite queue"
+        adapter = ADAPTER_TEXT.get(env["HUB_ERP_ADAPTER"], env["HUB_ERP_ADAPTER"])
         print(BANNER.format(erp=ERP_PORT, api=API_PORT, token=TOKEN, broker=broker, db=env["DATABASE_URL"],
-                            logs=var / "logs"), flush=True)
+                            logs=var / "logs", adapter=adapter), flush=True)
         while not stopping:
             for name, child in children.items():
                 if child.poll() is not None:
@@ -91,9 +95,15 @@ def wait_ready(url: str, child: subprocess.Popen, timeout: float = 60) -> None:
     raise SystemExit(f"{url} did not answer within {timeout}s; see var/logs/")
 
 
+ADAPTER_TEXT = {
+    "selenium-demo": "selenium-demo: the worker drives the demo ERP's web pages in headless Chromium",
+    "http": "http: the worker uses the demo ERP's HTTP API (install chromium chromium-driver for the browser)",
+}
+
 BANNER = """
 Integration hub demo is running (database {db}, broker: {broker}).
-  demo ERP            http://127.0.0.1:{erp}/_sim/state
+  ERP adapter         {adapter}
+  demo ERP            http://127.0.0.1:{erp}/  (web UI, admin / gygag; state: /_sim/state)
   erp-api Bennys Auto http://127.0.0.1:{api}/alive      (docs: /docs, token below)
   logs                {logs}/
 

@@ -83,8 +83,10 @@ class BrowserSession:
 
     def close(self) -> None:
         if self.driver is not None:
+            process = self.driver.service.process
             try:
-                self.driver.quit()
+                if process is not None and process.poll() is None:  # else the driver is gone already
+                    self.driver.quit()
             except BROWSER_ERRORS as exc:  # a dead browser cannot be quit politely
                 log.debug("quit failed: %s", exc)
             self.driver = None
