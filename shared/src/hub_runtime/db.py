@@ -64,11 +64,13 @@ def transaction(sessions: sessionmaker[Session]):
         yield session
 
 
-def migrate(engine: Engine) -> None:
+def migrate(engine: Engine, script_location: Path = MIGRATIONS, version_table: str = "alembic_version") -> None:
     """Upgrade the schema to head. Safe when several processes start at once: PostgreSQL takes an
-    advisory lock, SQLite a file lock beside the database."""
+    advisory lock, SQLite a file lock beside the database. A service with tables of its own passes its
+    own migrations folder and version table (its `env.py` reads `config.attributes["version_table"]`)."""
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("script_location", str(script_location))
+    config.attributes["version_table"] = version_table
     if engine.dialect.name == "postgresql":
         key = int(hashlib.sha1(b"hub-migrations").hexdigest()[:15], 16)
         with engine.connect() as conn:

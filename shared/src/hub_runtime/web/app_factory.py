@@ -1,5 +1,6 @@
-"""The runtime's Flask application factory: every instance API gets the process contract, JSON errors,
-request ids, bearer-token auth and the OpenAPI document from here; a service adds its own blueprint."""
+"""The runtime's Flask application factories. `create_service_app` gives any HTTP service JSON errors,
+request ids, bearer-token auth and its OpenAPI document; `create_app` adds the process contract of an
+integration instance (DESIGN.md). A service adds its own blueprints."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import logging
 import time
 import uuid
 
-from flask import Blueprint, Flask, g, request
+from flask import Blueprint, Flask, Response, g, jsonify, request
 
 from ..jsonlog import new_context
 from ..runtime import Runtime
@@ -20,14 +21,20 @@ log = logging.getLogger("hub.http")
 
 
 def create_app(runtime: Runtime, api: OpenAPI, blueprints: list[Blueprint] = ()) -> Flask:
-    app = Flask(runtime.instance.id)
+    """An integration instance's API: the process contract plus the service's blueprints."""
+    app = create_service_app(runtime.instance.id, runtime.settings.api_token.get_secret_value(), api,
+                             [control_blueprint(runtime, api), *blueprints])
     app.config["RUNTIME"] = runtime
+    return app
+
+
+def create_service_app(name: str, token: str, api: OpenAPI, blueprints: list[Blueprint] = ()) -> Flask:
+    app = Flask(name)
     app.json.sort_keys = False
     register_error_handlers(app)
-    app.register_blueprint(control_blueprint(runtime, api))
-    for bp in blueprints:
+    for bp in [*blueprints, docs_blueprint(api)]:
         app.register_blueprint(bp)
-    token = runtime.settings.api_token.get_secret_value().encode()
+    token = token.encode()
 
     @app.before_request
     def _start():
@@ -48,6 +55,20 @@ def create_app(runtime: Runtime, api: OpenAPI, blueprints: list[Blueprint] = ())
         return response
 
     return app
+
+
+def docs_blueprint(api: OpenAPI) -> Blueprint:
+    bp = Blueprint("docs", __name__)
+
+    @api.operation(bp, "/openapi.json", "GET", summary="this OpenAPI document", tag="documentation")
+    def openapi_json():
+        return jsonify(api.document())
+
+    @api.operation(bp, "/docs", "GET", summary="browsable API documentation", tag="documentation")
+    def docs():
+        return Response(api.docs_page(), mimetype="text/html")
+
+    return bp
 
 
 def _check_bearer(token: bytes) -> None:

@@ -147,14 +147,6 @@ def control_blueprint(runtime: Runtime, api: OpenAPI) -> Blueprint:
             threading.Timer(0.2, os.kill, (server_pid(), signal.SIGTERM)).start()
         return jsonify(was_running=True, stopping=True)
 
-    @api.operation(bp, "/openapi.json", "GET", summary="this OpenAPI document", **guarded)
-    def openapi_json():
-        return jsonify(api.document())
-
-    @api.operation(bp, "/docs", "GET", summary="browsable API documentation", **guarded)
-    def docs():
-        return Response(api.docs_page(), mimetype="text/html")
-
     return bp
 
 
