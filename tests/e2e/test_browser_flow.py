@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import requests
+
 from erp_worker.browser import browser_installed
 
 from .conftest import wait_until
