@@ -1,0 +1,1 @@
+"""The manager: keeps the registry of integrations and supervises their instances."""

@@ -1,0 +1,65 @@
+"""Integration kinds: what settings each kind takes and which processes make one of its instances.
+A new kind (gcore, rules, amazon...) is one `Kind` registered in `KINDS`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    """One process of an instance: `role` is `api` or `worker`."""
+
+    role: str
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    health_path: str | None = None  # what the supervisor may probe over HTTP once it runs
+
+
+class ErpSettings(BaseModel):
+    """An ERP integration (one workshop): which adapter drives which ERP."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    adapter: str = Field("http", pattern=r"^(http|selenium-[a-z0-9-]+)$",
+                         description="erp_worker adapter key: http, selenium-demo, ...")
+    base_url: str = Field(pattern=r"^https?://\S+$", description="the ERP's base URL")
+    timeout_seconds: float = Field(10.0, gt=0, le=300)
+
+
+class ErpCredentials(BaseModel):
+    """Default ERP login of the workshop (orders may carry their own)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=1, max_length=500)
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    settings: type[BaseModel]
+    credentials: type[BaseModel] | None
+
+    def processes(self, integration_name: str, api_port: int, probe_port: int, host: str,
+                  settings: dict) -> list[ProcessSpec]:
+        raise NotImplementedError
+
+
+class ErpKind(Kind):
+    def processes(self, integration_name, api_port, probe_port, host, settings):
+        env = {"HUB_ERP_ADAPTER": settings["adapter"], "HUB_ERP_BASE_URL": settings["base_url"],
+               "HUB_ERP_TIMEOUT_SECONDS": str(settings.get("timeout_seconds", 10.0)),
+               "HUB_PROBE_PORT": str(probe_port), "HUB_HOST": host}
+        return [
+            ProcessSpec("api", ["erp-api", str(api_port), integration_name, "--host", host], env, "/alive"),
+            ProcessSpec("worker", ["erp-worker", integration_name], env, "/alive"),
+        ]
+
+
+KINDS: dict[str, Kind] = {
+    "erp": ErpKind("erp", ErpSettings, ErpCredentials),
+}

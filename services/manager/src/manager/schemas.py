@@ -1,0 +1,106 @@
+"""Requests and answers of the manager's control API."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class CreateIntegration(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str = Field(description="erp (more kinds come with their services)")
+    name: str = Field(min_length=1, max_length=200, description="the workshop or data source")
+    settings: dict = Field(default_factory=dict, description="kind-specific, e.g. erp: adapter, base_url")
+    credentials: dict | None = Field(None, description="kind-specific; stored encrypted, never returned")
+    active: bool = False
+    api_port: int | None = Field(None, ge=1024, le=65535, description="default: the next free port")
+
+
+class UpdateIntegration(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    settings: dict | None = None
+    credentials: dict | None = None
+
+
+class LogsQuery(BaseModel):
+    role: Literal["api", "worker"] = "api"
+    lines: int = Field(100, ge=1, le=5000)
+
+
+class ProcessStatus(BaseModel):
+    role: str
+    state: str
+    desired: str
+    pid: int | None
+    restarts: int
+    uptime_seconds: float | None
+    fast_failures: int
+    last_error: str | None
+
+
+class Integration(BaseModel):
+    id: str
+    kind: str
+    name: str
+    settings: dict
+    has_credentials: bool
+    active: bool
+    api_port: int
+    probe_port: int
+    created_at: str
+    updated_at: str
+
+
+class CreatedIntegration(Integration):
+    api_token: str = Field(description="the instance's bearer token for callers such as OilMat; shown only now")
+
+
+class Health(BaseModel):
+    id: str
+    kind: str
+    name: str
+    active: bool
+    state: str = Field(description="stopped | running | restarting | partial | failed")
+    processes: dict[str, ProcessStatus]
+    api_alive: bool
+    worker_state: str | None
+    queue_length: int | None
+    last_error: str | None
+    restarts: int
+
+
+class IntegrationList(BaseModel):
+    integrations: list[Health]
+
+
+class Event(BaseModel):
+    event: str
+    detail: str | None
+    at: str
+
+
+class IntegrationDetail(Integration):
+    health: Health
+    history: list[Event]
+
+
+class ActionAnswer(BaseModel):
+    id: str
+    action: str
+    state: str
+    processes: dict[str, ProcessStatus]
+
+
+class TokenAnswer(BaseModel):
+    id: str
+    api_token: str
+
+
+class ManagerAlive(BaseModel):
+    manager: str
+    integrations: int
+    running: int
+    failed: int
