@@ -1,0 +1,79 @@
+"""The manager's control API through the Flask test client: validation, auth, no secrets."""
+
+import pytest
+
+from manager.app import create_app
+from manager.settings import ManagerSettings
+
+
+@pytest.fixture
+def client(tmp_path):
+    settings = ManagerSettings(api_token="t" * 20, data_dir=tmp_path, database_url=f"sqlite:///{tmp_path}/m.db",
+                               port_range_start=30000, port_range_end=30003, _env_file=None)
+    app = create_app(settings)
+    app.testing = True
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = "Bearer " + "t" * 20
+    yield client
+    app.config["MANAGER"].supervisor.shutdown()
+
+
+ERP = {"kind": "erp", "name": "Bennys Auto", "settings": {"adapter": "http", "base_url": "http://127.0.0.1:1"}}
+
+
+def test_create_show_and_list_never_return_secrets(client):
+    created = client.post("/integrations", json={**ERP, "credentials": {"username": "u", "password": "pw-secret"}})
+    assert created.status_code == 201
+    body = created.json
+    assert body["id"] == "erp-bennys-auto" and body["has_credentials"] and len(body["api_token"]) >= 24
+    assert (body["api_port"], body["probe_port"]) == (30000, 30001)
+    for text in (client.get("/integrations").text, client.get("/integrations/erp-bennys-auto").text):
+        assert "pw-secret" not in text and body["api_token"] not in text
+    detail = client.get("/integrations/erp-bennys-auto").json
+    assert detail["health"]["state"] == "stopped" and detail["history"][0]["event"] == "created"
+
+
+@pytest.mark.parametrize("body,field", [
+    ({**ERP, "kind": "nope"}, "kind"),
+    ({**ERP, "settings": {"adapter": "http"}}, "settings.base_url"),
+    ({**ERP, "settings": {"adapter": "ftp", "base_url": "http://x"}}, "settings.adapter"),
+    ({**ERP, "settings": {**ERP["settings"], "colour": "red"}}, "settings.colour"),
+    ({**ERP, "credentials": {"username": "u"}}, "credentials.password"),
+    ({**ERP, "name": ""}, "name"),
+    ({**ERP, "name": "!!!"}, "name"),
+    ({**ERP, "api_port": 80}, "api_port"),
+])
+def test_bad_input_is_a_400_naming_the_field(client, body, field):
+    answer = client.post("/integrations", json=body)
+    assert answer.status_code == 400, answer.json
+    assert field in answer.json["error"]["fields"]
+    assert client.get("/integrations").json["integrations"] == []
+
+
+def test_duplicates_unknown_ids_and_port_exhaustion(client):
+    assert client.post("/integrations", json=ERP).status_code == 201
+    assert client.post("/integrations", json=ERP).status_code == 409
+    assert client.get("/integrations/erp-nope").status_code == 404
+    assert client.put("/integrations/erp-nope/start").status_code == 404
+    assert client.post("/integrations", json={**ERP, "name": "B", "api_port": 30000}).json["error"]["code"] \
+        == "port_in_use"
+    client.post("/integrations", json={**ERP, "name": "C"})
+    exhausted = client.post("/integrations", json={**ERP, "name": "D"})
+    assert exhausted.status_code == 409 and exhausted.json["error"]["code"] == "no_free_port"
+
+
+def test_token_rotation_changes_the_token(client):
+    first = client.post("/integrations", json=ERP).json["api_token"]
+    second = client.post("/integrations/erp-bennys-auto/token").json["api_token"]
+    assert second != first
+    assert client.get("/integrations/erp-bennys-auto").json["history"][0]["event"] == "token_rotated"
+
+
+def test_everything_but_probes_needs_the_management_token(client):
+    anonymous = client.application.test_client()
+    assert anonymous.get("/alive").status_code == 200 and anonymous.get("/metrics").status_code == 200
+    assert anonymous.get("/ready").json == {"ready": True, "database": True}
+    for path in ("/integrations", "/queue", "/openapi.json"):
+        assert anonymous.get(path).status_code == 401
+    paths = client.get("/openapi.json").json["paths"]
+    assert "/integrations/{integration_id}/worker/stop" in paths and "/integrations" in paths

@@ -1,0 +1,146 @@
+"""The manager over real processes: activation starts instances, deaths are noticed and restarted,
+a crash loop ends `failed` without touching other integrations, a manager restart never doubles an
+instance, and credentials never leak."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.e2e
+BIN = Path(sys.executable).parent
+RUN = uuid.uuid4().hex[:6]  # in integration names, so parallel runs on one machine never see each other
+PASSWORD = "S3cret-cred-4d9a"
+
+
+def wait_until(predicate, timeout, describe=lambda: "condition not met"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(describe())
+
+
+def create(manager, name, erp_url, active=False, adapter="http"):
+    answer = manager.call("POST", "/integrations", json={
+        "kind": "erp", "name": name, "active": active,
+        "settings": {"adapter": adapter, "base_url": erp_url},
+        "credentials": {"username": "admin", "password": PASSWORD}})
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def health(manager, integration_id):
+    return manager.call("GET", f"/integrations/{integration_id}").json()["health"]
+
+
+def serving(manager, integration_id):
+    h = health(manager, integration_id)
+    return h["state"] == "running" and h["api_alive"] and h["worker_state"] == "running"
+
+
+def processes_running(argv_tail: list[str]) -> list[int]:
+    """Pids of our venv's console script with these arguments, e.g. ["erp-worker", "Bennys Auto 1a2b3c"]."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            parts = [p.decode() for p in cmdline.read_bytes().split(b"\0") if p]
+        except OSError:
+            continue
+        tail = parts[-len(argv_tail):]
+        if len(tail) == len(argv_tail) and [tail[0], *tail[1:]] == [str(BIN / argv_tail[0]), *argv_tail[1:]]:
+            found.append(int(cmdline.parent.name))
+    return found
+
+
+def test_activating_starts_the_api_and_worker_which_take_orders(manager, demo_erp):
+    created = create(manager, f"Bennys Auto {RUN}", demo_erp)
+    iid = created["id"]
+    assert health(manager, iid)["state"] == "stopped"
+    assert manager.call("PUT", f"/integrations/{iid}/activate").status_code == 200
+    wait_until(lambda: serving(manager, iid), 30, lambda: health(manager, iid))
+    order = {"workshop": f"Bennys Auto {RUN}", "worksheet": "558", "product_nr": "10", "product_amount": "5",
+             "uniqueid": "mgr-1", "username": "admin", "password": "gygag"}
+    api = f"http://127.0.0.1:{created['api_port']}"
+    auth = {"Authorization": f"Bearer {created['api_token']}"}
+    assert requests.post(api + "/create", json=order, headers=auth, timeout=10).status_code == 200
+    wait_until(lambda: requests.get(api + "/get_order_status?uniqueid=mgr-1", headers=auth,
+                                    timeout=5).json()["status"] == "created", 30)
+    manager.call("PUT", f"/integrations/{iid}/deactivate")
+    wait_until(lambda: health(manager, iid)["state"] == "stopped", 15)
+    assert processes_running(["erp-worker", f"Bennys Auto {RUN}"]) == []
+
+
+def test_kill_9_of_a_worker_is_noticed_and_it_is_restarted(manager, demo_erp):
+    iid = create(manager, f"Kill Garage {RUN}", demo_erp, active=True)["id"]
+    wait_until(lambda: serving(manager, iid), 30)
+    pid = health(manager, iid)["processes"]["worker"]["pid"]
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: serving(manager, iid) and health(manager, iid)["processes"]["worker"]["pid"] != pid, 15,
+               lambda: health(manager, iid))
+    h = health(manager, iid)
+    assert h["restarts"] == 1 and "signal 9" in h["processes"]["worker"]["last_error"]
+    events = [e["event"] for e in manager.call("GET", f"/integrations/{iid}").json()["history"]]
+    assert "worker_died" in events
+
+
+def test_a_crash_looping_integration_ends_failed_while_others_keep_serving(manager, demo_erp):
+    good = create(manager, f"Good Garage {RUN}", demo_erp, active=True)["id"]
+    bad = create(manager, f"Bad Garage {RUN}", demo_erp, active=True, adapter="selenium-nonexistent")["id"]
+    wait_until(lambda: health(manager, bad)["state"] == "failed", 40, lambda: health(manager, bad))
+    h = health(manager, bad)
+    assert h["processes"]["worker"]["state"] == "failed" and h["processes"]["api"]["state"] == "running"
+    assert "exit code" in h["last_error"]
+    wait_until(lambda: serving(manager, good), 30, lambda: health(manager, good))
+    assert health(manager, good)["restarts"] == 0
+    listing = manager.call("GET", "/integrations").json()["integrations"]
+    assert {i["id"]: i["state"] for i in listing} == {good: "running", bad: "failed"}
+    # fixed configuration: the operator starts it again
+    assert manager.call("PATCH", f"/integrations/{bad}", json={"settings": {"adapter": "http"}}).status_code == 200
+    wait_until(lambda: serving(manager, bad), 30, lambda: health(manager, bad))
+
+
+def test_a_manager_restart_starts_active_integrations_again_without_duplicates(make_manager, demo_erp):
+    first = make_manager()
+    a = create(first, f"Alpha Auto {RUN}", demo_erp, active=True)["id"]
+    b = create(first, f"Beta Auto {RUN}", demo_erp, active=False)["id"]
+    wait_until(lambda: serving(first, a), 30)
+    first.process.kill9()  # the manager dies; its instances live on in their own sessions
+    assert len(processes_running(["erp-worker", f"Alpha Auto {RUN}"])) == 1
+    second = make_manager(first.port)
+    try:
+        wait_until(lambda: serving(second, a), 30, lambda: health(second, a))
+        assert health(second, b)["state"] == "stopped"
+        assert len(processes_running(["erp-worker", f"Alpha Auto {RUN}"])) == 1
+        assert processes_running(["erp-worker", f"Beta Auto {RUN}"]) == []
+    finally:
+        second.process.stop(30)
+    assert processes_running(["erp-worker", f"Alpha Auto {RUN}"]) == []  # a graceful stop stops the instances
+
+
+def test_credentials_and_tokens_never_appear_in_responses_or_logs(manager, demo_erp, tmp_path, manager_token):
+    created = create(manager, f"Secret Garage {RUN}", demo_erp, active=True)
+    iid, token = created["id"], created["api_token"]
+    wait_until(lambda: serving(manager, iid), 30)
+    seen = [manager.call("GET", "/integrations").text, manager.call("GET", f"/integrations/{iid}").text,
+            manager.call("GET", f"/integrations/{iid}/logs?role=api").text,
+            manager.call("GET", f"/integrations/{iid}/logs?role=worker").text,
+            manager.call("GET", "/queue").text, manager.call("GET", f"/integrations/{iid}/queue").text,
+            manager.call("PATCH", f"/integrations/{iid}", json={"credentials": {"username": "admin",
+                                                                                "password": PASSWORD}}).text]
+    for text in seen:
+        assert PASSWORD not in text and token not in text and manager_token not in text
+    wait_until(lambda: serving(manager, iid), 30)
+    logs = [p for p in tmp_path.rglob("*.log*")]
+    assert logs
+    for path in logs:
+        content = path.read_text(errors="replace")
+        assert PASSWORD not in content and token not in content and manager_token not in content, path
