@@ -1,6 +1,7 @@
-"""`make run`: the demo on embedded defaults — the demo ERP on :8200 and the "Bennys Auto" workshop's
-erp-api on :8101 with its erp-worker, on SQLite and the embedded queue (or RabbitMQ / PostgreSQL when
-AMQP_URL / DATABASE_URL are set). Ctrl-C stops everything."""
+"""`make run`: the demo on embedded defaults. It starts the demo ERP on :8200 and the manager on :8000; the
+manager registers (first time) and starts the "Bennys Auto" workshop: its erp-api on :8101 and its
+erp-worker, on SQLite and the embedded queue (or RabbitMQ / PostgreSQL when AMQP_URL / DATABASE_URL are
+set). Ctrl-C stops everything: the manager stops the instances it started."""
 
 from __future__ import annotations
 
@@ -17,9 +18,14 @@ from erp_worker.browser import browser_installed
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-WORKSHOP = "Bennys Auto"
-ERP_PORT, API_PORT = 8200, 8101
-TOKEN = os.environ.get("HUB_API_TOKEN", "demo-token-change-me")
+WORKSHOP, INTEGRATION = "Bennys Auto", "erp-bennys-auto"
+MANAGER_PORT, ERP_PORT, API_PORT = 8000, 8200, 8101
+MANAGER_TOKEN = os.environ.get("HUB_MANAGER_TOKEN", "demo-manager-token-change-me")
+
+ADAPTER_TEXT = {
+    "selenium-demo": "selenium-demo: the worker drives the demo ERP's web pages in headless Chromium",
+    "http": "http: the worker uses the demo ERP's HTTP API (install chromium chromium-driver for the browser)",
+}
 
 
 def main() -> int:
@@ -27,17 +33,10 @@ def main() -> int:
     (var / "logs").mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
-        "HUB_API_TOKEN": TOKEN,
+        "HUB_API_TOKEN": MANAGER_TOKEN,
         "HUB_DATA_DIR": str(var),
         "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{var / 'hub.db'}"),
-        "HUB_ERP_BASE_URL": f"http://127.0.0.1:{ERP_PORT}",
         "HUB_LOG_FORMAT": os.environ.get("HUB_LOG_FORMAT", "text"),
-        "HUB_ERP_ADAPTER": os.environ.get("HUB_ERP_ADAPTER") or ("selenium-demo" if browser_installed() else "http"),
-    }
-    commands = {
-        "demo-erp": ["demo-erp", "--port", str(ERP_PORT), "--state-file", str(var / "demo-erp.json")],
-        "erp-api": ["erp-api", str(API_PORT), WORKSHOP],
-        "erp-worker": ["erp-worker", WORKSHOP],
     }
     children: dict[str, subprocess.Popen] = {}
     stopping = False
@@ -49,17 +48,22 @@ def main() -> int:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     try:
+        commands = {"demo-erp": ["demo-erp", "--port", str(ERP_PORT), "--state-file", str(var / "demo-erp.json")],
+                    "manager": ["manager", str(MANAGER_PORT)]}
         for name, argv in commands.items():
             log = open(var / "logs" / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child
             children[name] = subprocess.Popen([str(BIN / argv[0]), *argv[1:]], env=env, stdout=log,
                                               stderr=subprocess.STDOUT, start_new_session=True)
             log.close()
-        wait_ready(f"http://127.0.0.1:{ERP_PORT}/health", children["demo-erp"])
-        wait_ready(f"http://127.0.0.1:{API_PORT}/alive", children["erp-api"])
+        wait_for(lambda: requests.get(f"http://127.0.0.1:{ERP_PORT}/health", timeout=1).ok, children["demo-erp"])
+        wait_for(lambda: requests.get(f"http://127.0.0.1:{MANAGER_PORT}/alive", timeout=1).ok, children["manager"])
+        adapter, token = register_demo_workshop()
+        wait_for(lambda: health()["state"] == "running" and health()["worker_state"] == "running",
+                 children["manager"])
         broker = "RabbitMQ" if os.environ.get("AMQP_URL") else "the embedded SQLite queue"
-        adapter = ADAPTER_TEXT.get(env["HUB_ERP_ADAPTER"], env["HUB_ERP_ADAPTER"])
-        print(BANNER.format(erp=ERP_PORT, api=API_PORT, token=TOKEN, broker=broker, db=env["DATABASE_URL"],
-                            logs=var / "logs", adapter=adapter), flush=True)
+        print(BANNER.format(manager=MANAGER_PORT, mtoken=MANAGER_TOKEN, erp=ERP_PORT, api=API_PORT, token=token,
+                            broker=broker, db=env["DATABASE_URL"], logs=var / "logs", adapter=ADAPTER_TEXT[adapter],
+                            bin=os.path.relpath(BIN, ROOT), instances=var / "instances" / INTEGRATION), flush=True)
         while not stopping:
             for name, child in children.items():
                 if child.poll() is not None:
@@ -74,46 +78,76 @@ def main() -> int:
                 os.killpg(child.pid, signal.SIGTERM)
         for name, child in children.items():
             try:
-                child.wait(15)
+                child.wait(30)
             except subprocess.TimeoutExpired:
                 os.killpg(child.pid, signal.SIGKILL)
-                print(f"{name} did not stop in 15 s; killed", file=sys.stderr)
+                print(f"{name} did not stop in 30 s; killed", file=sys.stderr)
         print("stopped.")
 
 
-def wait_ready(url: str, child: subprocess.Popen, timeout: float = 60) -> None:
+def manager(method: str, path: str, **kwargs) -> requests.Response:
+    return requests.request(method, f"http://127.0.0.1:{MANAGER_PORT}{path}", timeout=30,
+                            headers={"Authorization": f"Bearer {MANAGER_TOKEN}"}, **kwargs)
+
+
+def health() -> dict:
+    return manager("GET", f"/integrations/{INTEGRATION}").json()["health"]
+
+
+def register_demo_workshop() -> tuple[str, str]:
+    """Register the demo workshop the first time; later runs keep it and issue a fresh token to print."""
+    existing = manager("GET", f"/integrations/{INTEGRATION}")
+    if existing.status_code == 404:
+        adapter = os.environ.get("HUB_ERP_ADAPTER") or ("selenium-demo" if browser_installed() else "http")
+        created = manager("POST", "/integrations", json={
+            "kind": "erp", "name": WORKSHOP, "active": True, "api_port": API_PORT,
+            "settings": {"adapter": adapter, "base_url": f"http://127.0.0.1:{ERP_PORT}"},
+            "credentials": {"username": "admin", "password": "gygag"}})
+        created.raise_for_status()
+        return adapter, created.json()["api_token"]
+    existing.raise_for_status()
+    if not existing.json()["active"]:
+        manager("PUT", f"/integrations/{INTEGRATION}/activate").raise_for_status()
+    token = manager("POST", f"/integrations/{INTEGRATION}/token")
+    token.raise_for_status()
+    return existing.json()["settings"]["adapter"], token.json()["api_token"]
+
+
+def wait_for(ready, child: subprocess.Popen, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if child.poll() is not None:
             raise SystemExit(f"{child.args[0]} exited during start-up; see var/logs/")
         try:
-            if requests.get(url, timeout=1).ok:
+            if ready():
                 return
-        except requests.RequestException:
+        except (requests.RequestException, KeyError, ValueError):
             pass
         time.sleep(0.2)
-    raise SystemExit(f"{url} did not answer within {timeout}s; see var/logs/")
+    raise SystemExit(f"not ready within {timeout}s; see var/logs/")
 
-
-ADAPTER_TEXT = {
-    "selenium-demo": "selenium-demo: the worker drives the demo ERP's web pages in headless Chromium",
-    "http": "http: the worker uses the demo ERP's HTTP API (install chromium chromium-driver for the browser)",
-}
 
 BANNER = """
 Integration hub demo is running (database {db}, broker: {broker}).
-  ERP adapter         {adapter}
+  manager             http://127.0.0.1:{manager}/integrations   token: {mtoken}   (docs: /docs)
   demo ERP            http://127.0.0.1:{erp}/  (web UI, admin / gygag; state: /_sim/state)
-  erp-api Bennys Auto http://127.0.0.1:{api}/alive      (docs: /docs, token below)
-  logs                {logs}/
+  Bennys Auto         erp-api http://127.0.0.1:{api}/alive and erp-worker, started by the manager
+  ERP adapter         {adapter}
+  logs                {logs}/ and {instances}/
 
-Place an order:
+Place an order (this run's token for the workshop's API):
   curl -s -X POST http://127.0.0.1:{api}/create -H 'Authorization: Bearer {token}' \\
        -H 'Content-Type: application/json' \\
        -d '{{"workshop":"Bennys Auto","worksheet":"558","product_nr":"10","product_amount":"5",
             "uniqueid":"demo-1","username":"admin","password":"gygag"}}'
 Follow it:
   curl -s 'http://127.0.0.1:{api}/get_order_status?uniqueid=demo-1' -H 'Authorization: Bearer {token}'
+
+Operate it:
+  export HUB_MANAGER_TOKEN={mtoken}
+  {bin}/hubctl list            # or: curl -H 'Authorization: Bearer {mtoken}' http://127.0.0.1:{manager}/integrations
+  {bin}/hubctl stop erp-bennys-auto --worker ; {bin}/hubctl start erp-bennys-auto --worker
+  {bin}/hubctl logs erp-bennys-auto --worker
 
 Ctrl-C stops everything.
 """
