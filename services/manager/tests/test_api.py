@@ -77,3 +77,22 @@ def test_everything_but_probes_needs_the_management_token(client):
         assert anonymous.get(path).status_code == 401
     paths = client.get("/openapi.json").json["paths"]
     assert "/integrations/{integration_id}/worker/stop" in paths and "/integrations" in paths
+
+
+def test_secrets_survive_key_rotation(tmp_path):
+    from cryptography.fernet import Fernet
+    from manager.app import build_manager
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+
+    def manager_with(keys):
+        return build_manager(ManagerSettings(api_token="t" * 20, data_dir=tmp_path, secret_keys=keys,
+                                             database_url=f"sqlite:///{tmp_path}/m.db", _env_file=None))
+
+    first = manager_with(old)
+    _, token = first.registry.create("erp", "Rot", ERP["settings"], {"username": "u", "password": "p"}, False)
+    rotated = manager_with(f"{new},{old}")
+    assert rotated.registry.rotate_encryption() == 1
+    after = manager_with(new)  # the old key is gone: everything must read under the new one
+    assert after.registry.token("erp-rot") == token
+    assert after.registry.credentials("erp-rot") == {"username": "u", "password": "p"}
