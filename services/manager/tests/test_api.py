@@ -81,6 +81,7 @@ def test_everything_but_probes_needs_the_management_token(client):
 
 def test_secrets_survive_key_rotation(tmp_path):
     from cryptography.fernet import Fernet
+
     from manager.app import build_manager
 
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
