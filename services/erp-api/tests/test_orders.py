@@ -105,3 +105,11 @@ def test_artifacts_are_listed_and_served_but_never_outside_their_folder(client, 
     assert client.get("/orders/oilmat-0001/artifacts/..%2Fsecret.key").status_code == 404
     assert client.get("/orders/nope/artifacts/a1-screenshot.png").status_code == 404
     assert app.test_client().get(status["artifacts"][0]["url"]).status_code == 401
+
+
+def test_names_without_letters_and_broken_unicode_are_400_not_500(client, order):
+    assert client.post("/create", json={**order, "workshop": "ò/ß"}).json["error"]["code"] == "wrong_workshop"
+    answer = client.post("/create", data='{"workshop": "Bennys Auto", "worksheet": "558", "product_nr": "10", '
+                         '"product_amount": "5", "uniqueid": "u1", "username": "\\ud800", "password": "\\udfff"}',
+                         content_type="application/json")
+    assert answer.status_code == 400 and set(answer.json["error"]["fields"]) == {"username", "password"}

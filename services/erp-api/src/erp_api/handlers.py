@@ -18,7 +18,11 @@ class WrongWorkshop(Exception):
 def place_order(tasks: TaskStore, instance: Instance, order: CreateOrder) -> Submitted:
     """Store the order (idempotent on uniqueid) with its outbox message. Raises `WrongWorkshop` or
     `hub_runtime.tasks.IdempotencyConflict`."""
-    if slugify(order.workshop) != instance.slug:
+    try:
+        same = slugify(order.workshop) == instance.slug
+    except ValueError:  # no letters or digits at all
+        same = False
+    if not same:
         raise WrongWorkshop(order.workshop)
     return tasks.submit(ORDER_KIND, order.uniqueid, order.public(), order.credentials())
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 
 def _decimal_text(value) -> str:
@@ -25,8 +34,22 @@ def _decimal_text(value) -> str:
     return format(number.normalize(), "f")
 
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+AMOUNT_SCHEMA = {"anyOf": [
+    {"type": "number", "exclusiveMinimum": 0, "maximum": 100000},
+    {"type": "string", "pattern": r"^\s*[0-9]{1,6}([.,][0-9]{1,3})?\s*$"},
+]}
+
+def _utf8(value: str) -> str:
+    """JSON may carry lone surrogates (\\ud800) that no database or ERP can store."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
+    return value
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_utf8)]
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), AfterValidator(_utf8)]
 UniqueId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120,
                                             pattern=r"^[A-Za-z0-9._:\-]+$")]
 
@@ -39,10 +62,12 @@ class CreateOrder(BaseModel):
     workshop: Text
     worksheet: Code = Field(description="the customer's worksheet number in the ERP")
     product_nr: Code = Field(description="the ERP's product number of the oil")
-    product_amount: Annotated[str, BeforeValidator(_decimal_text)] = Field(description="quantity, e.g. 5 or 4.5")
+    product_amount: Annotated[str, BeforeValidator(_decimal_text), WithJsonSchema(AMOUNT_SCHEMA)] = Field(
+        description="quantity, e.g. 5 or \"4.5\": positive, at most 100000, at most 3 decimals")
     uniqueid: UniqueId = Field(description="idempotency key; written into the order line's reference")
     username: Text = Field(description="ERP user (stored encrypted, never shown)")
-    password: SecretStr = Field(min_length=1, max_length=500, description="ERP password (stored encrypted)")
+    password: Annotated[SecretStr, AfterValidator(lambda s: SecretStr(_utf8(s.get_secret_value())))] = Field(
+        min_length=1, max_length=500, description="ERP password (stored encrypted)")
 
     def public(self) -> dict:
         return {"workshop": self.workshop, "worksheet": self.worksheet, "product_nr": self.product_nr,
