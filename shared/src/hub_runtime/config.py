@@ -33,6 +33,8 @@ class RuntimeSettings(BaseSettings):
     secret_keys: SecretStr | None = Field(
         None, description="comma-separated Fernet keys; the first encrypts, all decrypt (rotation)"
     )
+    db_pool_size: int = Field(3, ge=1, le=100, description="PostgreSQL connections a process keeps open")
+    db_max_overflow: int = Field(10, ge=0, le=200, description="extra connections opened under load, then closed")
     log_level: str = "INFO"
     log_format: str = Field("json", pattern="^(json|text)$")
     retry_max_attempts: int = Field(5, ge=1, le=50)

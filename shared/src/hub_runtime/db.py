@@ -24,7 +24,9 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, pool_size: int = 3, max_overflow: int = 10) -> Engine:
+    """An engine for the URL. PostgreSQL keeps `pool_size` connections per process (many instances share
+    one server: 2 processes per integration), opening up to `max_overflow` more under load."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
         database = make_url(url).database
@@ -34,7 +36,8 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow,
+                         pool_recycle=1800)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

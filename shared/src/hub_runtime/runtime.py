@@ -65,7 +65,7 @@ class Runtime:
         self.instance = instance
         self.role = role
         self.queue = instance.queue(settings.queue_prefix)
-        self.engine = make_engine(settings.database_url)
+        self.engine = make_engine(settings.database_url, settings.db_pool_size, settings.db_max_overflow)
         if run_migrations:
             migrate(self.engine)
         self.sessions = make_sessions(self.engine)

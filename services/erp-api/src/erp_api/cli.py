@@ -4,6 +4,7 @@ workshop`, with a production server)."""
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 
 from gunicorn.app.base import BaseApplication
@@ -41,6 +42,8 @@ def main(argv=None) -> None:
     settings = load_settings(RuntimeSettings)  # fail here, with a clear message, before forking
     setup_logging(settings.log_level, settings.log_format, service="erp-api", workshop=args.workshop)
     os.environ["HUB_SERVER_PID"] = str(os.getpid())  # /kill stops the whole server, not one worker
+    logging.getLogger("erp_api").info("erp-api for %r on http://%s:%d (%d workers x %d threads)", args.workshop,
+                                      args.host, args.port, args.workers, args.threads)
 
     def factory():
         from .app import create_app

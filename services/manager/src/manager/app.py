@@ -21,7 +21,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def build_manager(settings: ManagerSettings) -> Manager:
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, settings.db_pool_size, settings.db_max_overflow)
     migrate(engine, MIGRATIONS, "alembic_version_manager")
     secret = settings.secret_keys.get_secret_value() if settings.secret_keys else None
     registry = Registry(make_sessions(engine), SecretBox.from_setting(secret, settings.data_dir),

@@ -48,10 +48,12 @@ def main(argv=None) -> None:
     signal.signal(signal.SIGINT, stop)
     manager.boot()
     manager.supervisor.start()
+    manager.poller.start()
     log.info("manager listening on http://%s:%d", args.host, server.server_port)
     try:
         server.serve_forever()
     finally:
+        manager.poller.stop()
         log.info("stopping every instance")
         manager.supervisor.shutdown(stop_children=True)
         log.info("manager stopped")

@@ -68,6 +68,7 @@ class Health(BaseModel):
     api_alive: bool
     worker_state: str | None
     queue_length: int | None
+    checked_at: float | None = Field(description="when the instance was last asked (Unix time)")
     last_error: str | None
     restarts: int
 

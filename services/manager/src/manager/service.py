@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
+import requests.adapters
 from sqlalchemy import Engine
 
 from hub_runtime.db import normalize_url
@@ -20,6 +23,39 @@ from .supervisor import Supervisor
 log = logging.getLogger("manager")
 
 
+class HealthPoller:
+    """Refreshes what every running instance says about itself in the background, so the GUI's overview
+    answers at once from the last round (each entry carries `checked_at`)."""
+
+    def __init__(self, probe_all, interval: float):
+        self.probe_all = probe_all
+        self.interval = interval
+        self._snapshot: dict[str, dict] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def last(self, integration_id: str) -> dict | None:
+        return self._snapshot.get(integration_id)
+
+    def refresh(self) -> None:
+        self._snapshot = self.probe_all()
+
+    def start(self) -> None:
+        def loop():
+            while not self._stop.is_set():
+                try:
+                    self.refresh()
+                except Exception:
+                    log.exception("health poll failed")
+                self._stop.wait(self.interval)
+
+        self._thread = threading.Thread(target=loop, name="health-poller", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
 class Manager:
     def __init__(self, settings: ManagerSettings, registry: Registry, supervisor: Supervisor, engine: Engine):
         self.settings = settings
@@ -27,6 +63,9 @@ class Manager:
         self.registry = registry
         self.supervisor = supervisor
         self.http = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=64, pool_maxsize=64)
+        self.http.mount("http://", adapter)
+        self.poller = HealthPoller(self.probe_running, settings.health_interval_seconds)
 
     # --- instance configuration ---------------------------------------------------------------------
     def environment(self, integration_id: str) -> dict[str, str]:
@@ -102,38 +141,48 @@ class Manager:
         return started
 
     # --- health -------------------------------------------------------------------------------------
-    def health(self, integration_id: str) -> dict:
-        """Supervisor state plus what the instance says about itself (API alive, worker state, queue)."""
+    def health(self, integration_id: str, live: bool = True) -> dict:
+        """Supervisor state (local, always current) plus what the instance says about itself: asked now
+        (`live`), or as the background poller last saw it (the overview, so it stays fast at any size)."""
         view = self.registry.get(integration_id)
-        status = self.supervisor.status(integration_id)
-        api = f"http://{self.settings.instance_host}:{view.api_port}"
-        timeout = self.settings.health_timeout_seconds
-        answer = {"id": view.id, "kind": view.kind, "name": view.name, "active": view.active,
-                  "state": status["state"], "processes": status["processes"], "api_alive": False,
-                  "worker_state": None, "queue_length": None,
-                  "last_error": next((p["last_error"] for p in status["processes"].values() if p["last_error"]),
-                                     None),
-                  "restarts": sum(p["restarts"] for p in status["processes"].values())}
-        if status["processes"].get("api", {}).get("state") != "running":
-            return answer
+        return self._compose(view, self.supervisor.status(view.id),
+                             self._probe(view) if live else self.poller.last(view.id))
+
+    def overview(self) -> list[dict]:
+        return [self._compose(view, self.supervisor.status(view.id), self.poller.last(view.id))
+                for view in self.registry.list()]
+
+    def probe_running(self) -> dict[str, dict]:
+        """Ask every running instance's /alive, concurrently (the poller's work)."""
+        views = [v for v in self.registry.list()
+                 if self.supervisor.status(v.id)["processes"].get("api", {}).get("state") == "running"]
+        if not views:
+            return {}
+        with ThreadPoolExecutor(max_workers=min(32, len(views))) as pool:
+            return dict(zip((v.id for v in views), pool.map(self._probe, views), strict=True))
+
+    def _probe(self, view) -> dict:
+        answer = {"api_alive": False, "worker_state": None, "queue_length": None, "checked_at": time.time()}
         try:
-            alive = self.http.get(api + "/alive", timeout=timeout).json()
-            answer["api_alive"] = True
-            answer["worker_state"] = alive["worker"]["state"]
-            queue = self.http.get(api + "/queue", timeout=timeout,
-                                  headers={"Authorization": f"Bearer {self.registry.token(integration_id)}"})
-            if queue.ok:
-                answer["queue_length"] = queue.json()["length"]
+            alive = self.http.get(f"http://{self.settings.instance_host}:{view.api_port}/alive",
+                                  timeout=self.settings.health_timeout_seconds).json()
+            answer.update(api_alive=True, worker_state=alive["worker"]["state"],
+                          queue_length=alive.get("queue_length"))
         except (requests.RequestException, ValueError, KeyError) as exc:
             answer["api_error"] = type(exc).__name__
         return answer
 
-    def overview(self) -> list[dict]:
-        ids = [view.id for view in self.registry.list()]
-        if not ids:
-            return []
-        with ThreadPoolExecutor(max_workers=min(32, len(ids))) as pool:
-            return list(pool.map(self.health, ids))
+    @staticmethod
+    def _compose(view, status: dict, probe: dict | None) -> dict:
+        processes = status["processes"]
+        api_running = processes.get("api", {}).get("state") == "running"
+        probe = probe if probe and api_running else {}
+        return {"id": view.id, "kind": view.kind, "name": view.name, "active": view.active,
+                "state": status["state"], "processes": processes,
+                "api_alive": probe.get("api_alive", False), "worker_state": probe.get("worker_state"),
+                "queue_length": probe.get("queue_length"), "checked_at": probe.get("checked_at"),
+                "last_error": next((p["last_error"] for p in processes.values() if p["last_error"]), None),
+                "restarts": sum(p["restarts"] for p in processes.values())}
 
     def instance_queue(self, integration_id: str) -> dict:
         view = self.registry.get(integration_id)

@@ -20,6 +20,7 @@ class ManagerSettings(RuntimeSettings):
     log_max_bytes: int = Field(5 * 2**20, ge=4096, description="rotate an instance's log file past this size")
     log_backups: int = Field(3, ge=1)
     health_timeout_seconds: float = Field(1.5, gt=0)
+    health_interval_seconds: float = Field(2.0, gt=0, description="how often instances are asked for health")
 
     @model_validator(mode="after")
     def _range(self):

@@ -203,12 +203,9 @@ class Supervisor:
             for proc in procs:
                 proc.desired = "stopped"
                 proc.state = "stopping" if proc.handle is not None else "stopped"
-        was_running = []
-        for proc in procs:
-            handle = proc.handle
-            if handle is None:
-                continue
-            was_running.append(proc.spec.role)
+        running = [(proc, proc.handle) for proc in procs if proc.handle is not None]
+
+        def end(proc: Proc, handle) -> None:
             if kill:
                 self.backend.kill(handle)
             else:
@@ -216,7 +213,13 @@ class Supervisor:
             with self.lock:
                 if proc.handle is handle:
                     self._reaped(proc, "killed" if kill else "stopped")
-        return was_running
+
+        threads = [threading.Thread(target=end, args=pair) for pair in running]  # API and worker at once
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return [proc.spec.role for proc, _ in running]
 
     def forget(self, integration_id: str) -> None:
         self.stop(integration_id)

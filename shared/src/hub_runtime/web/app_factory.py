@@ -77,4 +77,4 @@ def _check_bearer(token: bytes) -> None:
     if scheme.lower() != "bearer" or not given:
         raise ApiError(401, "unauthorized", "send Authorization: Bearer <token>")
     if not hmac.compare_digest(given.strip().encode(), token):
-        raise ApiError(401, "unauthorized", "the bearer token is not valid for this instance")
+        raise ApiError(401, "unauthorized", "the bearer token is not valid")

@@ -8,7 +8,8 @@ import signal
 import threading
 
 from flask import Blueprint, Response, current_app, jsonify
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..broker.base import BrokerError
 from ..control import PAUSED, RUNNING
@@ -29,9 +30,14 @@ class WorkerStatus(BaseModel):
     current_task: str | None
 
 
+UNKNOWN_WORKER = {"state": "unknown", "desired": "unknown", "pid": None, "heartbeat_age_seconds": None,
+                  "current_task": None}
+
+
 class AliveAnswer(BaseModel):
     api: str
     worker: WorkerStatus
+    queue_length: int | None = Field(description="pending tasks (placed or processing)")
     instance: str
     kind: str
     name: str
@@ -88,7 +94,12 @@ def control_blueprint(runtime: Runtime, api: OpenAPI) -> Blueprint:
 
     @api.operation(bp, "/alive", "GET", responses={200: AliveAnswer}, summary="liveness, worker state", **probe)
     def alive():
-        return jsonify(api="running", worker=runtime.control.health().as_dict(), instance=runtime.instance.id,
+        try:  # liveness must not fail with the database: it says "unknown" instead
+            worker, pending = runtime.control.health().as_dict(), runtime.tasks.count_pending()
+        except SQLAlchemyError as exc:
+            log.warning("alive: database unavailable: %s", type(exc).__name__)
+            worker, pending = {**UNKNOWN_WORKER}, None
+        return jsonify(api="running", worker=worker, queue_length=pending, instance=runtime.instance.id,
                        kind=runtime.instance.kind, name=runtime.instance.name)
 
     @api.operation(bp, "/ready", "GET", responses={200: ReadyAnswer, 503: ReadyAnswer},
