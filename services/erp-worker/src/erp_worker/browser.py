@@ -9,9 +9,12 @@ chromedriver are used as installed; nothing is downloaded at run time.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import signal
 import tempfile
 import time
+from contextlib import suppress
 from pathlib import Path
 
 import urllib3
@@ -54,11 +57,14 @@ class BrowserSession:
         self.started_at = 0.0
         self.last_used = time.monotonic()
         self.peak_rss = 0
+        self.last_rss = 0
         self._profile: str | None = None
+        self._chromium_pid: int | None = None
 
     # --- lifecycle ----------------------------------------------------------------------------------
     def get(self) -> webdriver.Chrome:
-        """The warm browser, (re)started if it is missing, crashed, old or too big."""
+        """The warm browser, (re)started if it is missing, crashed, old or too big. Called once per order
+        (each check costs a round trip to the browser); pages of the order use `driver`."""
         reason = self._restart_reason()
         if reason:
             if self.driver is not None:
@@ -71,9 +77,9 @@ class BrowserSession:
     def order_done(self) -> None:
         self.orders += 1
         self.last_used = time.monotonic()
-        rss = self.rss_bytes()
-        BROWSER_RSS.set(rss)
-        self.peak_rss = max(self.peak_rss, rss)
+        self.last_rss = self.rss_bytes()
+        BROWSER_RSS.set(self.last_rss)
+        self.peak_rss = max(self.peak_rss, self.last_rss)
 
     def idle(self) -> None:
         """Called while the worker waits: close a browser nobody has used for `idle_close` seconds."""
@@ -90,6 +96,12 @@ class BrowserSession:
             except BROWSER_ERRORS as exc:  # a dead browser cannot be quit politely
                 log.debug("quit failed: %s", exc)
             self.driver = None
+        if self._chromium_pid:  # chromium outlives a chromedriver that died: end it and its helpers
+            for pid in tree_pids(self._chromium_pid):
+                with suppress(OSError):
+                    if b"chromium" in Path(f"/proc/{pid}/cmdline").read_bytes():  # not a recycled pid
+                        os.kill(pid, signal.SIGKILL)
+            self._chromium_pid = None
         if self._profile:
             shutil.rmtree(self._profile, ignore_errors=True)
             self._profile = None
@@ -105,7 +117,9 @@ class BrowserSession:
         options.page_load_strategy = "normal"
         self.driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
         self.driver.set_page_load_timeout(self.page_load_timeout)
+        self._chromium_pid = next(iter(_children().get(self.driver.service.process.pid, [])), None)
         self.orders = 0
+        self.last_rss = 0
         self.started_at = time.monotonic()
         BROWSER_STARTS.labels(reason).inc()
         log.info("browser started (%s)", reason)
@@ -119,7 +133,7 @@ class BrowserSession:
             return f"{self.orders} orders served"
         if time.monotonic() - self.started_at > self.max_age:
             return "max age"
-        if self.rss_bytes() > self.max_rss_bytes:
+        if self.last_rss > self.max_rss_bytes:  # measured after each order: /proc walks are not free
             return "memory limit"
         return None
 
@@ -139,6 +153,20 @@ class BrowserSession:
 
 
 def tree_rss(root_pid: int) -> int:
+    return sum(_rss(pid) for pid in tree_pids(root_pid))
+
+
+def tree_pids(root_pid: int) -> list[int]:
+    """The process and every process below it."""
+    children, found, stack = _children(), [], [root_pid]
+    while stack:
+        pid = stack.pop()
+        found.append(pid)
+        stack.extend(children.get(pid, []))
+    return found
+
+
+def _children() -> dict[int, list[int]]:
     children: dict[int, list[int]] = {}
     for status in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -146,12 +174,7 @@ def tree_rss(root_pid: int) -> int:
             children.setdefault(int(fields[1]), []).append(int(status.parent.name))
         except (OSError, IndexError, ValueError):
             continue
-    total, stack = 0, [root_pid]
-    while stack:
-        pid = stack.pop()
-        total += _rss(pid)
-        stack.extend(children.get(pid, []))
-    return total
+    return children
 
 
 def _rss(pid: int) -> int:

@@ -3,9 +3,7 @@ sees into the hub's errors. An ERP's page objects subclass `Page`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from selenium.common.exceptions import NoSuchElementException, TimeoutException, WebDriverException
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
@@ -18,6 +16,13 @@ from .adapters.base import ERP_UNAVAILABLE
 ERP_TIMEOUT = "erp_timeout"
 ERP_PAGE_CHANGED = "erp_page_changed"
 BROWSER_FAILED = "browser_failed"
+
+
+_FIRST_MATCH_JS = """
+for (const [name, negate, css] of arguments[0]) {
+    if ((document.querySelector(css) !== null) !== negate) return name;
+}
+return null;"""
 
 
 class SessionExpired(Exception):
@@ -38,18 +43,14 @@ class Page:
         except TimeoutException:
             raise TransientError(ERP_TIMEOUT, f"page {path} did not load in time") from None
 
-    def wait_for_any(self, what: str, **conditions: Callable[[], object]) -> str:
-        """Wait until one of the named conditions is truthy; returns the first true one's name, in the order
-        given (so put the most specific first). A timeout is transient."""
-        def first(_driver):
-            for name, condition in conditions.items():
-                try:
-                    if condition():
-                        return name
-                except (NoSuchElementException, WebDriverException) as exc:
-                    if not isinstance(exc, NoSuchElementException) and "stale" not in str(exc).lower():
-                        raise
-            return None
+    def wait_for_any(self, what: str, **conditions: str) -> str:
+        """Wait until one of the named conditions holds; returns the first that does, in the order given
+        (so put the most specific first). A condition is a CSS selector that must match, or `!selector`
+        that must not. All are checked in one script call per poll. A timeout is transient."""
+        checks = [[name, css.startswith("!"), css.lstrip("!")] for name, css in conditions.items()]
+
+        def first(driver):
+            return driver.execute_script(_FIRST_MATCH_JS, checks)
 
         try:
             return WebDriverWait(self.driver, self.timeout, poll_frequency=0.05).until(first)
@@ -74,11 +75,8 @@ class Page:
 
     @staticmethod
     def fill(element: WebElement, value: str) -> None:
-        element.clear()
+        """Type into a field of a freshly loaded form (empty: no clearing round trip)."""
         element.send_keys(value)
-
-    def server_error(self) -> bool:
-        return self.text("h1") == "Internal Server Error"
 
     def raise_server_error(self) -> None:
         raise TransientError(ERP_UNAVAILABLE, f"the ERP answered an error page at {self.driver.current_url}")

@@ -29,6 +29,8 @@ from .base import (
 
 log = logging.getLogger("erp_worker.demo_web")
 
+SERVER_ERROR = '#page-error[data-error="internal_error"]'  # the ERP's 500 page
+
 _ROWS_JS = """return Array.from(document.querySelectorAll('tr.order-line')).map(r => [
     r.dataset.lineId, r.dataset.reference, r.querySelector('td.product-nr').textContent.trim(),
     r.querySelector('td.quantity').textContent.trim()]);"""
@@ -37,9 +39,7 @@ _ROWS_JS = """return Array.from(document.querySelectorAll('tr.order-line')).map(
 class LoginPage(Page):
     def log_in(self, credentials: Credentials) -> None:
         self.open("/login")
-        self.wait_for_any("the login form", form=lambda: self.present("form#login-form"),
-                          error=self.server_error)
-        if self.server_error():
+        if self.wait_for_any("the login form", error=SERVER_ERROR, form="form#login-form") == "error":
             self.raise_server_error()
         self.submit(credentials)
 
@@ -48,9 +48,8 @@ class LoginPage(Page):
         self.fill(self.field("input#username", "login"), credentials.username)
         self.fill(self.field("input#password", "login"), credentials.password)
         self.field("button#login-button", "login").click()
-        outcome = self.wait_for_any("the login result", refused=lambda: self.present("#login-error"),
-                                    error=self.server_error,
-                                    done=lambda: not self.present("form#login-form"))
+        outcome = self.wait_for_any("the login result", refused="#login-error", error=SERVER_ERROR,
+                                    done="!form#login-form")
         if outcome == "refused":
             raise PermanentError(LOGIN_FAILED, self.text("#login-error"))
         if outcome == "error":
@@ -65,10 +64,8 @@ class WorksheetPage(Page):
         return self.read(number)
 
     def read(self, number: str) -> Worksheet:
-        outcome = self.wait_for_any(
-            f"worksheet {number}", lines=lambda: self.present("#lines-loaded"), error=self.server_error,
-            missing=lambda: self.present("#page-error"), login=lambda: self.present("form#login-form"),
-            load_error=lambda: self.present("#load-error"))
+        outcome = self.wait_for_any(f"worksheet {number}", lines="#lines-loaded", error=SERVER_ERROR,
+                                    missing="#page-error", login="form#login-form", load_error="#load-error")
         if outcome == "login":
             raise SessionExpired()
         if outcome == "missing":
@@ -94,9 +91,8 @@ class AddLinePage(Page):
 
     def open_for(self, number: str) -> None:
         self.open(f"/worksheets/{quote(number, safe='')}/lines/new")
-        outcome = self.wait_for_any("the add-line form", form=lambda: self.present("#line-form-worksheet"),
-                                    error=self.server_error, login=lambda: self.present("form#login-form"),
-                                    missing=lambda: self.present("#page-error"))
+        outcome = self.wait_for_any("the add-line form", form="#line-form-worksheet", error=SERVER_ERROR,
+                                    login="form#login-form", missing="#page-error")
         if outcome == "login":
             raise SessionExpired()
         if outcome == "error":
@@ -110,9 +106,8 @@ class AddLinePage(Page):
         self.fill(self.field("input#quantity", "add-line"), quantity)
         self.fill(self.field("input#reference", "add-line"), reference)
         self.field("button#save-line", "add-line").click()
-        outcome = self.wait_for_any("the saved line", saved=lambda: self.present("#flash"),
-                                    refused=lambda: self.present("#form-error"),
-                                    login=lambda: self.present("form#login-form"), error=self.server_error)
+        outcome = self.wait_for_any("the saved line", saved="#flash", refused="#form-error",
+                                    login="form#login-form", error=SERVER_ERROR)
         if outcome == "login":
             raise SessionExpired()
         if outcome == "error":
@@ -143,7 +138,7 @@ class DemoWebAdapter(ErpAdapter):
         self._logged_in_driver = None  # the browser the session cookie lives in
 
     def _page(self, cls: type[Page]) -> Page:
-        return cls(self.browser.get(), self.base_url, self.timeout)
+        return cls(self.browser.driver, self.base_url, self.timeout)  # checked once per order, in login()
 
     def login(self, credentials: Credentials) -> None:
         driver = self._guarded(self.browser.get)
