@@ -102,9 +102,9 @@ class AddLinePage(Page):
 
     def submit(self, product_nr: str, quantity: str, reference: str) -> str:
         """Send the form; returns "saved" (now on the worksheet page) or raises with the ERP's message."""
-        self.fill(self.field("input#product-nr", "add-line"), product_nr)
-        self.fill(self.field("input#quantity", "add-line"), quantity)
-        self.fill(self.field("input#reference", "add-line"), reference)
+        self.fill_form({self.field("input#product-nr", "add-line"): product_nr,
+                        self.field("input#quantity", "add-line"): quantity,
+                        self.field("input#reference", "add-line"): reference})
         self.field("button#save-line", "add-line").click()
         outcome = self.wait_for_any("the saved line", saved="#flash", refused="#form-error",
                                     login="form#login-form", error=SERVER_ERROR)
