@@ -315,9 +315,10 @@ def ready_health(h: dict) -> bool:
 
 
 def port_range(count: int) -> tuple[int, int]:
-    """`count` consecutive ports above 20000, all free now (the manager hands them out without probing)."""
+    """`count` consecutive ports in 20000-32000, all free now (the manager hands them out without probing).
+    Below Linux's ephemeral range (32768-60999), so no outgoing connection takes one meanwhile."""
     for _ in range(100):
-        start = random.randrange(20000, 40000)
+        start = random.randrange(20000, 32000 - count)
         if all(_bindable(p) for p in range(start, start + count)):
             return start, start + count - 1
     raise RuntimeError(f"no {count} consecutive free ports found")
