@@ -30,7 +30,7 @@ from datetime import datetime
 from pathlib import Path
 
 import requests
-from erp_intake import delete_queues, group_cpu_seconds, progress, reset_erp
+from _common import delete_queues, group_cpu_seconds, progress, reset_erp, run
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -553,17 +553,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     bench = Bench(args)
-    started = time.perf_counter()
-    try:
-        results = bench.run()
-    except BaseException:
-        bench.failed = True
-        raise
-    finally:
-        bench.cleanup()
-    bench.notes.append(f"whole run {time.perf_counter() - started:.0f} s")
-    print(report(results, args, bench.notes))
-    return 0
+    return run(bench, lambda results: report(results, args, bench.notes))
 
 
 if __name__ == "__main__":

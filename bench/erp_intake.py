@@ -27,6 +27,7 @@ import uuid
 from pathlib import Path
 
 import requests
+from _common import delete_queues, group_cpu_seconds, progress, reset_erp, run
 
 from hub_runtime.runtime import slugify
 from hub_runtime.testing.processes import ServiceProcess
@@ -280,14 +281,6 @@ class Bench:
 
 
 # --- helpers ----------------------------------------------------------------------------------------
-def progress(text: str) -> None:
-    print(f"... {text}", file=sys.stderr, flush=True)
-
-
-def reset_erp(erp_url: str) -> None:
-    requests.post(erp_url + "/_sim/reset", timeout=10).raise_for_status()
-
-
 def lines_created(erp_url: str) -> int:
     return requests.get(erp_url + "/_sim/state", timeout=10).json()["counters"]["lines_created"]
 
@@ -327,35 +320,6 @@ def group_rss_kib(pgid: int) -> int:
         except (OSError, IndexError, ValueError):
             continue  # the process went away meanwhile
     return total
-
-
-def group_cpu_seconds(pgid: int) -> float:
-    """User + system CPU time of the live processes of a process group."""
-    ticks = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            if int(fields[2]) == pgid:
-                ticks += int(fields[11]) + int(fields[12])  # utime, stime
-        except (OSError, IndexError, ValueError):
-            continue
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def delete_queues(amqp_url: str, queues: list[str]) -> None:
-    import pika
-
-    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
-    try:
-        channel = connection.channel()
-        for queue in queues:
-            channel.queue_delete(queue)
-            channel.queue_delete(queue + ".dlq")
-    finally:
-        connection.close()
 
 
 # --- report -----------------------------------------------------------------------------------------
@@ -471,17 +435,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     bench = Bench(args)
-    started = time.perf_counter()
-    try:
-        results = bench.run()
-    except BaseException:
-        bench.failed = True
-        raise
-    finally:
-        bench.cleanup()
-    bench.notes.append(f"whole run {time.perf_counter() - started:.0f} s")
-    print(report(results, args, bench.notes))
-    return 0
+    return run(bench, lambda results: report(results, args, bench.notes))
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ import uuid
 from pathlib import Path
 
 import requests
+from _common import delete_queues, progress, run
 
 from hub_runtime.runtime import slugify
 from hub_runtime.testing.processes import ServiceProcess
@@ -263,10 +264,6 @@ class Bench:
 
 
 # --- helpers ----------------------------------------------------------------------------------------
-def progress(text: str) -> None:
-    print(f"... {text}", file=sys.stderr, flush=True)
-
-
 class PgConnections:
     """Counts the server connections to one database (the manager's and all its instances'), sampled every
     0.1 s by a thread from the manager's start until `stop`."""
@@ -402,19 +399,6 @@ def kill_leftovers(instances_dir: Path) -> list[str]:
     return found
 
 
-def delete_queues(amqp_url: str, queues: list[str]) -> None:
-    import pika
-
-    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
-    try:
-        channel = connection.channel()
-        for queue in queues:
-            channel.queue_delete(queue)
-            channel.queue_delete(queue + ".dlq")
-    finally:
-        connection.close()
-
-
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     if len(ordered) == 1:
@@ -509,17 +493,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     bench = Bench(args)
-    started = time.perf_counter()
-    try:
-        results = bench.run()
-    except BaseException:
-        bench.failed = True
-        raise
-    finally:
-        bench.cleanup()
-    bench.notes.append(f"whole run {time.perf_counter() - started:.0f} s")
-    print(report(results, bench))
-    return 0
+    return run(bench, lambda results: report(results, bench))
 
 
 if __name__ == "__main__":
