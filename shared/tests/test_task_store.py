@@ -73,7 +73,7 @@ def test_views_carry_no_secret_and_secrets_can_be_forgotten(runtime):
     task = runtime.tasks.submit("erp_order", "k", {"a": 1}, {"password": "gygag"}).task
     assert "gygag" not in repr(task)
     assert runtime.tasks.secret_of(task.id) == {"password": "gygag"}
-    runtime.tasks.forget_secret(task.id)
+    runtime.tasks.finish(task.id, "created", forget_secret=True)
     assert runtime.tasks.secret_of(task.id) == {}
 
 

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -157,12 +157,16 @@ class TaskStore:
             return TaskView.of(task)
 
     def finish(self, task_id: str, status: str, reason_code: str | None = None,
-               reason_text: str | None = None, result: dict | None = None) -> TaskView:
+               reason_text: str | None = None, result: dict | None = None, forget_secret: bool = False) -> TaskView:
+        """Set a task's outcome; `forget_secret` drops its stored credentials in the same transaction (a
+        final task needs them no longer)."""
         with transaction(self.sessions) as session:
             task = session.get(Task, task_id, with_for_update=True)
             self._move(session, task, status, reason_code, reason_text)
             if result is not None:
                 task.result = result
+            if forget_secret:
+                task.secret = None
             return TaskView.of(task)
 
     def note(self, task_id: str, detail: str) -> None:
@@ -189,11 +193,6 @@ class TaskStore:
             if ids:
                 session.execute(delete(OutboxMessage).where(OutboxMessage.message_id.in_(ids)))
             return [t.key for t in tasks]
-
-    def forget_secret(self, task_id: str) -> None:
-        """Drop stored credentials once a task is final: they are needed no longer."""
-        with transaction(self.sessions) as session:
-            session.execute(update(Task).where(Task.id == task_id).values(secret=None))
 
     @staticmethod
     def _move(session: Session, task: Task, status: str, reason_code: str | None,

@@ -229,8 +229,7 @@ class Worker:
                 TASKS_FAILED.labels(instance, kind, "dead_lettered").inc()
                 self._settle(delivery, requeue=False)
                 return
-            self.rt.tasks.finish(task.id, TaskStatus.CREATED, result=result)
-            self.rt.tasks.forget_secret(task.id)
+            self.rt.tasks.finish(task.id, TaskStatus.CREATED, result=result, forget_secret=True)
             TASKS_CREATED.labels(instance, kind).inc()
             TASK_LATENCY.labels(instance, kind).observe((utcnow() - task.created_at).total_seconds())
             log.info("task done", extra={"result": result})
@@ -238,8 +237,7 @@ class Worker:
             return
 
     def _fail(self, task: TaskView, code: str, text: str) -> None:
-        self.rt.tasks.finish(task.id, TaskStatus.ERROR, code, text)
-        self.rt.tasks.forget_secret(task.id)
+        self.rt.tasks.finish(task.id, TaskStatus.ERROR, code, text, forget_secret=True)
         TASKS_FAILED.labels(self.rt.instance.id, task.kind, code).inc()
         log.warning("task failed: %s: %s", code, text, extra={"reason_code": code})
 
