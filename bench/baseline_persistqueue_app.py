@@ -31,7 +31,8 @@ from pathlib import Path
 import persistqueue
 import requests
 from flask import Flask, jsonify, request
-from gunicorn.app.base import BaseApplication
+
+from hub_runtime.web.serve import serve_gunicorn
 
 REQUIRED = ("workshop", "worksheet", "product_nr", "product_amount", "uniqueid", "username", "password")
 log = logging.getLogger("baseline")
@@ -96,19 +97,6 @@ def consume(queue: persistqueue.Queue, erp_url: str) -> None:
         queue.task_done()
 
 
-class _Server(BaseApplication):
-    def __init__(self, factory, options: dict):
-        self.factory = factory
-        self.options = options
-        super().__init__()
-
-    def load_config(self):
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-
-    def load(self):
-        return self.factory()
-
 
 def main(argv=None) -> int:
     if argv is None and len(sys.argv) == 1:  # `make bench` runs every bench/*.py: not a benchmark itself
@@ -124,7 +112,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     token = os.environ.get("BASELINE_API_TOKEN") or os.environ["HUB_API_TOKEN"]
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    _Server(lambda: create_app(args.queue_dir, token, args.erp_url), {
+    serve_gunicorn(lambda: create_app(args.queue_dir, token, args.erp_url), {
         "bind": f"{args.host}:{args.port}",
         "workers": args.workers,
         "threads": args.threads,
@@ -134,7 +122,7 @@ def main(argv=None) -> int:
         "accesslog": None,
         "loglevel": "warning",
         "proc_name": "baseline-persistqueue",
-    }).run()
+    })
     return 0
 
 

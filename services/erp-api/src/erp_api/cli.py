@@ -7,24 +7,9 @@ import argparse
 import logging
 import os
 
-from gunicorn.app.base import BaseApplication
-
 from hub_runtime.config import RuntimeSettings, load_settings
 from hub_runtime.jsonlog import setup_logging
-
-
-class _Server(BaseApplication):
-    def __init__(self, factory, options: dict):
-        self.factory = factory
-        self.options = options
-        super().__init__()
-
-    def load_config(self):
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-
-    def load(self):
-        return self.factory()
+from hub_runtime.web.serve import serve_gunicorn
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -51,7 +36,7 @@ def main(argv=None) -> None:
         setup_logging(settings.log_level, settings.log_format, service="erp-api", workshop=args.workshop)
         return create_app(settings, args.workshop)
 
-    _Server(factory, {
+    serve_gunicorn(factory, {
         "bind": f"{args.host}:{args.port}",
         "workers": args.workers,
         "threads": args.threads,
@@ -61,7 +46,7 @@ def main(argv=None) -> None:
         "accesslog": None,
         "loglevel": "warning",
         "proc_name": f"erp-api[{args.workshop}]",
-    }).run()
+    })
 
 
 if __name__ == "__main__":
