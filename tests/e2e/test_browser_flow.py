@@ -49,6 +49,13 @@ def chromium_pids(session_id: int) -> list[int]:
     return pids
 
 
+def log_in_with_one_order(hub) -> None:
+    """One order first, so the browser is warm and logged in when a fault hits the next one."""
+    warm = hub.order()
+    hub.post(warm)
+    hub.wait_final(warm["uniqueid"])
+
+
 def test_an_order_becomes_a_line_through_the_browser(hub):
     order = hub.order()
     hub.post(order)
@@ -61,9 +68,7 @@ def test_an_order_becomes_a_line_through_the_browser(hub):
 @pytest.mark.parametrize("fault", [{"ui_fail_next": 1}, {"ui_error_banner": 1}, {"ui_expire_sessions": True},
                                    {"ui_fail_after_save": 1}])
 def test_injected_faults_are_retried_then_created_with_one_line(hub, fault):
-    warm = hub.order()
-    hub.post(warm)
-    hub.wait_final(warm["uniqueid"])  # logged in: the fault hits the order itself
+    log_in_with_one_order(hub)
     hub.faults(**fault)
     order = hub.order()
     hub.post(order)
@@ -89,9 +94,7 @@ def test_permanent_failures_end_in_error_with_screenshot_and_page(hub):
 
 
 def test_kill_9_of_the_worker_mid_order_then_restart_gives_one_line(hub):
-    warm = hub.order()
-    hub.post(warm)
-    hub.wait_final(warm["uniqueid"])
+    log_in_with_one_order(hub)
     hub.faults(ui_slow_ms=1500)
     order = hub.order()
     hub.post(order)
@@ -108,9 +111,7 @@ def test_kill_9_of_the_worker_mid_order_then_restart_gives_one_line(hub):
 
 
 def test_kill_9_of_chromium_mid_order_is_retried_with_a_new_browser(hub):
-    warm = hub.order()
-    hub.post(warm)
-    hub.wait_final(warm["uniqueid"])
+    log_in_with_one_order(hub)
     hub.faults(ui_slow_ms=1000)
     order = hub.order()
     hub.post(order)
