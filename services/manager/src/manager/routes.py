@@ -151,7 +151,7 @@ def manager_blueprint(manager: Manager, api: OpenAPI) -> Blueprint:
         return jsonify(id=integration_id, role=query.role, lines=list(lines))
 
     # --- the manager's own process contract ---------------------------------------------------------
-    probe = {"public": True, "tag": "process contract"}
+    probe = {"auth": "none", "tag": "process contract"}
 
     @api.operation(bp, "/alive", "GET", responses={200: ManagerAlive}, summary="liveness of the manager", **probe)
     def alive():

@@ -42,7 +42,7 @@ def create_service_app(name: str, token: str, api: OpenAPI, blueprints: list[Blu
         g.request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
         new_context(request_id=g.request_id)
         view = app.view_functions.get(request.endpoint) if request.endpoint else None
-        if view is not None and not getattr(view, "public", False):
+        if view is not None and getattr(view, "auth", "token") == "token":
             _check_bearer(token)
 
     @app.after_request

@@ -89,7 +89,7 @@ def queued(task: TaskView) -> dict:
 
 def control_blueprint(runtime: Runtime, api: OpenAPI) -> Blueprint:
     bp = Blueprint("control", __name__)
-    probe = {"public": True, "tag": "process contract"}
+    probe = {"auth": "none", "tag": "process contract"}
     guarded = {"tag": "process contract"}
 
     @api.operation(bp, "/alive", "GET", responses={200: AliveAnswer}, summary="liveness, worker state", **probe)

@@ -3,6 +3,12 @@ document, so the document cannot drift from the code.
 
     @api.operation(bp, "/create", "POST", body=CreateOrder, responses={200: OrderAccepted})
     def create(body: CreateOrder): ...
+
+Each operation names how callers authenticate (`auth`):
+- `"token"` (default): the instance's bearer token (`HUB_API_TOKEN`), checked by the app factory;
+- `"user"`: a user's access token, checked by the `user_auth` callable the service gives its `OpenAPI`
+  before the view runs (report-api's JWTs);
+- `"none"`: public (probes, documentation).
 """
 
 from __future__ import annotations
@@ -11,12 +17,15 @@ import functools
 import html
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import Blueprint, request
 from pydantic import BaseModel, ValidationError
 
 from .errors import ApiError, validation_error
+
+AUTH_SCHEMES = {"token": "bearer", "user": "user", "none": None}  # auth -> OpenAPI security scheme
 
 
 class ErrorDetail(BaseModel):
@@ -37,7 +46,7 @@ class Operation:
     body: type[BaseModel] | None
     query: type[BaseModel] | None
     responses: dict[int, type[BaseModel] | None]
-    public: bool
+    auth: str
     tag: str
 
 
@@ -46,28 +55,35 @@ class OpenAPI:
     title: str
     version: str = "1.0.0"
     description: str = ""
+    user_auth: Callable[[], None] | None = None  # raises ApiError(401) unless a valid user token came
     operations: list[Operation] = field(default_factory=list)
 
     def operation(self, bp: Blueprint, rule: str, method: str, *, summary: str = "",
                   body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
-                  responses: dict[int, type[BaseModel] | None] | None = None, public: bool = False,
+                  responses: dict[int, type[BaseModel] | None] | None = None, auth: str = "token",
                   tag: str = "service"):
         """Register a view on `bp`; it receives `body=` / `query=` already validated (400 otherwise)."""
+        if auth not in AUTH_SCHEMES:
+            raise ValueError(f"auth must be one of {', '.join(AUTH_SCHEMES)}")
+        if auth == "user" and self.user_auth is None:
+            raise ValueError("auth='user' needs OpenAPI(user_auth=...)")
         responses = responses or {200: None}
 
         def decorate(view):
             @functools.wraps(view)
             def wrapper(**kwargs):
+                if auth == "user":
+                    self.user_auth()
                 if body is not None:
                     kwargs["body"] = _parse(body, _json_body(), "body")
                 if query is not None:
                     kwargs["query"] = _parse(query, request.args.to_dict(), "query")
                 return view(**kwargs)
 
-            wrapper.public = public  # read by the auth check
+            wrapper.auth = auth  # the app factory checks the instance token when it is "token"
             bp.add_url_rule(rule, view_func=wrapper, methods=[method])
             self.operations.append(Operation(rule, method.upper(), summary or (view.__doc__ or "").strip(),
-                                             body, query, responses, public, tag))
+                                             body, query, responses, auth, tag))
             return wrapper
 
         return decorate
@@ -77,8 +93,8 @@ class OpenAPI:
         paths: dict[str, dict] = {}
         for op in self.operations:
             entry: dict = {"summary": op.summary, "tags": [op.tag], "responses": {}}
-            if not op.public:
-                entry["security"] = [{"bearer": []}]
+            if op.auth != "none":
+                entry["security"] = [{AUTH_SCHEMES[op.auth]: []}]
             if op.body is not None:
                 entry["requestBody"] = {"required": True, "content": {"application/json": {
                     "schema": _ref(op.body, schemas)}}}
@@ -94,7 +110,7 @@ class OpenAPI:
                 if model is not None:
                     described["content"] = {"application/json": {"schema": _ref(model, schemas)}}
                 entry["responses"][str(status)] = described
-            if not op.public:
+            if op.auth != "none":
                 entry["responses"].setdefault("401", {"description": "missing or wrong bearer token",
                                                       "content": {"application/json": {
                                                           "schema": {"$ref": "#/components/schemas/ErrorBody"}}}})
@@ -108,7 +124,10 @@ class OpenAPI:
             "info": {"title": self.title, "version": self.version, "description": self.description},
             "paths": paths,
             "components": {"schemas": schemas,
-                           "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+                           "securitySchemes": {
+                               "bearer": {"type": "http", "scheme": "bearer", "description": "the instance token"},
+                               "user": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                                        "description": "a user's access token from /api/auth/login/"}}},
         }
 
     def docs_page(self) -> str:
