@@ -12,12 +12,14 @@ log = logging.getLogger("hub.http")
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, fields: dict[str, str] | None = None):
+    def __init__(self, status: int, code: str, message: str, fields: dict[str, str] | None = None,
+                 headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.fields = fields
+        self.headers = headers or {}  # e.g. Retry-After on a 429
 
 
 def error_body(code: str, message: str, fields: dict[str, str] | None = None) -> dict:
@@ -40,7 +42,7 @@ def validation_error(exc: ValidationError, where: str = "body") -> ApiError:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
-        return jsonify(error_body(exc.code, exc.message, exc.fields)), exc.status
+        return jsonify(error_body(exc.code, exc.message, exc.fields)), exc.status, exc.headers
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

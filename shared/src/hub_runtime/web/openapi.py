@@ -75,9 +75,9 @@ class OpenAPI:
                 if auth == "user":
                     self.user_auth()
                 if body is not None:
-                    kwargs["body"] = _parse(body, _json_body(), "body")
+                    kwargs["body"] = parse_model(body, _json_body(), "body")
                 if query is not None:
-                    kwargs["query"] = _parse(query, request.args.to_dict(), "query")
+                    kwargs["query"] = parse_model(query, request.args.to_dict(), "query")
                 return view(**kwargs)
 
             wrapper.auth = auth  # the app factory checks the instance token when it is "token"
@@ -154,7 +154,8 @@ def _json_body() -> dict:
     return data
 
 
-def _parse(model: type[BaseModel], data: dict, where: str) -> BaseModel:
+def parse_model(model: type[BaseModel], data: dict, where: str) -> BaseModel:
+    """`data` validated by `model`, or a 400 naming each bad field."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
