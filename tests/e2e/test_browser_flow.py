@@ -110,6 +110,27 @@ def test_kill_9_of_the_worker_mid_order_then_restart_gives_one_line(hub):
     assert len(hub.erp_lines(order["uniqueid"])) == 1
 
 
+def test_kill_9_of_the_worker_after_the_erp_saved_the_line_then_restart_gives_one_line(hub):
+    """The worst moment: the ERP has saved the line, the worker dies before it commits `created`. Its first
+    attempt went straight to the form without looking (no line could exist yet); the redelivery counts
+    attempt 2 before it acts, so it looks, finds the line and adds none."""
+    log_in_with_one_order(hub)
+    hub.faults(ui_slow_ms=1500)  # the page after the save and its lines take 3 s or more
+    order = hub.order()
+    hub.post(order)
+    wait_until(lambda: len(hub.erp_lines(order["uniqueid"])) == 1, 30, lambda: f"no line yet\n{hub.logs()}")
+    worker = hub.processes["erp-worker"]
+    session = worker.pid
+    worker.kill9()
+    assert hub.status(order["uniqueid"])["status"] == "processing"
+    wait_until(lambda: not chromium_pids(session), 10, lambda: "chromium outlived the killed worker")
+    hub.faults(ui_slow_ms=0)
+    hub.start("erp-worker")
+    assert hub.wait_final(order["uniqueid"])["status"] == "created"
+    assert len(hub.erp_lines(order["uniqueid"])) == 1
+    assert counters(hub)["ui_lines_created"] == 2  # the warm-up order's line and this one, once
+
+
 def test_kill_9_of_chromium_mid_order_is_retried_with_a_new_browser(hub):
     log_in_with_one_order(hub)
     hub.faults(ui_slow_ms=1000)

@@ -37,12 +37,15 @@ def browser():
     session.close()
 
 
-def _job(uniqueid="u-1", worksheet="558", product_nr="10", amount="5", username="admin", password="gygag"):
+def _job(uniqueid="u-1", worksheet="558", product_nr="10", amount="5", username="admin", password="gygag",
+         attempts=1, attempt=1):
+    """`attempts`: the task's delivery count as `TaskStore.begin` left it (2+ = a redelivery);
+    `attempt`: the worker's retry within one delivery (2+ = a retry after a transient error)."""
     payload = {"workshop": "Bennys Auto", "worksheet": worksheet, "product_nr": product_nr,
                "product_amount": amount, "uniqueid": uniqueid}
     now = datetime.now()
-    task = TaskView("t1", uniqueid, "erp_order", "processing", None, None, 1, payload, None, now, now)
-    return Job(task, {"username": username, "password": password})
+    task = TaskView("t1", uniqueid, "erp_order", "processing", None, None, attempts, payload, None, now, now)
+    return Job(task, {"username": username, "password": password}, attempt)
 
 
 def _lines(erp, reference):
@@ -54,7 +57,8 @@ def _lines(erp, reference):
 
 @pytest.fixture
 def make_job():
-    """make_job(uniqueid=..., worksheet=..., ...) -> a Job as the worker would hand it to the handler."""
+    """make_job(uniqueid=..., worksheet=..., ..., attempts=1, attempt=1) -> a Job as the worker would hand it
+    to the handler (by default the task's first attempt, which does not look for an existing line)."""
     return _job
 
 

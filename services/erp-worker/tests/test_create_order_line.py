@@ -15,12 +15,20 @@ def test_adds_one_line_with_the_uniqueid_as_reference(demo_erp, make_job, erp_li
     assert len(added) == 1 and str(added[0]["id"]) == result["line_id"]
 
 
-def test_a_second_run_finds_the_line_instead_of_adding_another(demo_erp, make_job, erp_lines):
+@pytest.mark.parametrize("again", [{"attempts": 2}, {"attempt": 2}], ids=["redelivered", "retried"])
+def test_a_second_run_finds_the_line_instead_of_adding_another(demo_erp, make_job, erp_lines, again):
     adapter = DemoHttpAdapter(demo_erp)
     first = create_order_line(adapter, make_job())
-    second = create_order_line(adapter, make_job())
+    second = create_order_line(adapter, make_job(**again))
     assert second == {**first, "already_present": True}
     assert len(erp_lines(demo_erp, "u-1")) == 1
+
+
+@pytest.mark.parametrize("attempts", [1, 2])
+def test_a_closed_worksheet_is_refused_on_every_attempt(demo_erp, make_job, erp_lines, attempts):
+    with pytest.raises(PermanentError) as exc:
+        create_order_line(DemoHttpAdapter(demo_erp), make_job(worksheet="559", attempts=attempts))
+    assert exc.value.reason_code == "worksheet_closed"
 
 
 def test_the_session_stays_warm_and_expiry_means_one_new_login(demo_erp, make_job):
@@ -35,6 +43,7 @@ def test_the_session_stays_warm_and_expiry_means_one_new_login(demo_erp, make_jo
 
 @pytest.mark.parametrize("changes,code", [
     ({"worksheet": "99999"}, "worksheet_not_found"),
+    ({"worksheet": "99999", "attempts": 2}, "worksheet_not_found"),
     ({"worksheet": "559"}, "worksheet_closed"),
     ({"product_nr": "999"}, "product_not_found"),
     ({"password": "wrong"}, "erp_login_failed"),

@@ -31,8 +31,32 @@ def test_an_order_becomes_one_line_through_the_pages(adapter, demo_erp, make_job
     assert result["already_present"] is False
     added = erp_lines(demo_erp, "web-1")
     assert len(added) == 1 and added[0]["quantity"] == "4.5" and str(added[0]["id"]) == result["line_id"]
-    again = create_order_line(adapter, make_job(uniqueid="web-1", amount="4.5"))
-    assert again["already_present"] is True and len(erp_lines(demo_erp, "web-1")) == 1
+    again = create_order_line(adapter, make_job(uniqueid="web-1", amount="4.5", attempts=2))  # a redelivery
+    assert again == {**result, "already_present": True} and len(erp_lines(demo_erp, "web-1")) == 1
+
+
+def test_a_redelivery_after_the_line_was_saved_finds_it_instead_of_adding_another(adapter, demo_erp, make_job,
+                                                                                   erp_lines):
+    """The first delivery saved the line but its worker died before committing `created`: the redelivery
+    (attempts 2, counted before the adapter acts) looks on the worksheet page and finds it."""
+    first = create_order_line(adapter, make_job(uniqueid="web-2"))
+    assert first["already_present"] is False
+    logins = counters(demo_erp)["ui_logins"]
+    for again in ({"attempts": 2}, {"attempts": 3, "attempt": 2}):
+        assert create_order_line(adapter, make_job(uniqueid="web-2", **again)) == {**first, "already_present": True}
+    assert len(erp_lines(demo_erp, "web-2")) == 1 and counters(demo_erp)["ui_logins"] == logins
+
+
+def test_a_first_attempt_goes_straight_to_the_form_and_a_redelivery_opens_the_worksheet(adapter, demo_erp, make_job):
+    create_order_line(adapter, make_job(uniqueid="path-0"))  # logged in
+    before = counters(demo_erp)
+    create_order_line(adapter, make_job(uniqueid="path-1"))
+    first = counters(demo_erp)
+    create_order_line(adapter, make_job(uniqueid="path-2", attempts=2))
+    redelivered = counters(demo_erp)
+    # first attempt: form, save, the worksheet page it lands on; a redelivery opens the worksheet first
+    assert first["ui_requests"] - before["ui_requests"] == 4  # GET form, POST form, GET sheet, its lines
+    assert redelivered["ui_requests"] - first["ui_requests"] == 6  # GET sheet, its lines, then the same 4
 
 
 def test_the_browser_session_stays_logged_in_between_orders(adapter, demo_erp, browser, make_job):
@@ -53,7 +77,9 @@ def test_an_expired_session_means_one_new_login_and_the_order_goes_through(adapt
 
 @pytest.mark.parametrize("changes,code,text", [
     ({"worksheet": "99999"}, "worksheet_not_found", "Worksheet 99999 not found"),
+    ({"worksheet": "99999", "attempts": 2}, "worksheet_not_found", "Worksheet 99999 not found"),
     ({"worksheet": "559"}, "worksheet_closed", "559"),
+    ({"worksheet": "559", "attempts": 2}, "worksheet_closed", "559"),
     ({"product_nr": "999"}, "product_not_found", "Unknown product 999"),
     ({"amount": "10001"}, "erp_rejected_line", "Quantity must not exceed 10000"),
     ({"password": "wrong"}, "erp_login_failed", "Invalid username or password"),
@@ -83,7 +109,7 @@ def test_error_pages_and_banners_are_transient(adapter, demo_erp, fault, code, m
     with pytest.raises(TransientError) as exc:
         create_order_line(adapter, make_job(uniqueid="tr-1"))
     assert exc.value.reason_code == code
-    assert create_order_line(adapter, make_job(uniqueid="tr-1"))["already_present"] is False
+    assert create_order_line(adapter, make_job(uniqueid="tr-1", attempt=2))["already_present"] is False
 
 
 def test_a_500_after_the_save_is_retried_without_a_second_line(adapter, demo_erp, make_job, erp_lines):
@@ -91,7 +117,7 @@ def test_a_500_after_the_save_is_retried_without_a_second_line(adapter, demo_erp
     faults(demo_erp, ui_fail_after_save=1)
     with pytest.raises(TransientError):
         create_order_line(adapter, make_job(uniqueid="fas-1"))
-    assert create_order_line(adapter, make_job(uniqueid="fas-1"))["already_present"] is True
+    assert create_order_line(adapter, make_job(uniqueid="fas-1", attempt=2))["already_present"] is True
     assert len(erp_lines(demo_erp, "fas-1")) == 1
 
 
@@ -136,5 +162,5 @@ def test_a_browser_crash_mid_order_is_transient_and_the_retry_adds_one_line(adap
     killer.join()
     assert exc.value.reason_code == "browser_failed"
     requests.delete(demo_erp + "/_sim/faults", timeout=5)
-    create_order_line(adapter, make_job(uniqueid="crash-3"))
+    create_order_line(adapter, make_job(uniqueid="crash-3", attempt=2))
     assert len(erp_lines(demo_erp, "crash-3")) == 1

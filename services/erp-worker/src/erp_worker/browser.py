@@ -2,7 +2,9 @@
 
 One browser per worker, kept logged in between orders. It is restarted after a crash, after
 `max_orders` orders, after `max_age` seconds or when its resident memory passes `max_rss_bytes`, and
-closed when the worker has been idle (e.g. paused) for `idle_close` seconds. Debian's chromium and
+closed when the worker has been idle (e.g. paused) for `idle_close` seconds. Its memory is measured while
+the worker waits for orders, and between orders at most every `rss_interval` seconds (a walk over /proc
+costs tens of milliseconds of CPU: not something to pay on every order). Debian's chromium and
 chromedriver are used as installed; nothing is downloaded at run time.
 """
 
@@ -46,12 +48,15 @@ def browser_installed() -> bool:
 
 class BrowserSession:
     def __init__(self, *, max_orders: int = 500, max_age: float = 3600, max_rss_bytes: int = 700 * 2**20,
-                 idle_close: float = 300, page_load_timeout: float = 30):
+                 idle_close: float = 300, page_load_timeout: float = 30, rss_interval: float = 10):
         self.max_orders = max_orders
         self.max_age = max_age
         self.max_rss_bytes = max_rss_bytes
         self.idle_close = idle_close
         self.page_load_timeout = page_load_timeout
+        self.rss_interval = rss_interval
+        self._measured_at = 0.0  # monotonic time of the last memory measurement
+        self._unmeasured = 0  # orders since then
         self.driver: webdriver.Chrome | None = None
         self.orders = 0
         self.started_at = 0.0
@@ -76,16 +81,28 @@ class BrowserSession:
 
     def order_done(self) -> None:
         self.orders += 1
+        self._unmeasured += 1
         self.last_used = time.monotonic()
+        if self.last_used - self._measured_at >= self.rss_interval:
+            self.measure()
+
+    def measure(self) -> None:
+        """Measure the browser's memory now (the restart check before the next order uses it)."""
         self.last_rss = self.rss_bytes()
+        self._measured_at, self._unmeasured = time.monotonic(), 0
         BROWSER_RSS.set(self.last_rss)
         self.peak_rss = max(self.peak_rss, self.last_rss)
 
     def idle(self) -> None:
-        """Called while the worker waits: close a browser nobody has used for `idle_close` seconds."""
-        if self.driver is not None and time.monotonic() - self.last_used > self.idle_close:
+        """Called while the worker waits: measure the memory of a browser that served orders since the
+        last measurement, and close one nobody has used for `idle_close` seconds."""
+        if self.driver is None:
+            return
+        if time.monotonic() - self.last_used > self.idle_close:
             log.info("closing the idle browser")
             self.close()
+        elif self._unmeasured:
+            self.measure()
 
     def close(self) -> None:
         if self.driver is not None:
@@ -114,13 +131,13 @@ class BrowserSession:
         for flag in FLAGS:
             options.add_argument(flag)
         options.add_argument(f"--user-data-dir={self._profile}")
-        options.page_load_strategy = "normal"
+        options.page_load_strategy = "eager"  # every wait is explicit: the DOM is enough
         self.driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
         self.driver.set_page_load_timeout(self.page_load_timeout)
         self._chromium_pid = next(iter(_children().get(self.driver.service.process.pid, [])), None)
-        self.orders = 0
+        self.orders = self._unmeasured = 0
         self.last_rss = 0
-        self.started_at = time.monotonic()
+        self.started_at = self._measured_at = time.monotonic()
         BROWSER_STARTS.labels(reason).inc()
         log.info("browser started (%s)", reason)
 

@@ -25,7 +25,8 @@ def main(argv=None) -> None:
     setup_logging(settings.log_level, settings.log_format, service="erp-worker", workshop=args.workshop)
     adapter = make_adapter(settings)
     runtime = Runtime(settings, Instance("erp", args.workshop), role="worker")
-    worker = Worker(runtime, lambda job: create_order_line(adapter, job), on_idle=adapter.idle)
+    worker = Worker(runtime, lambda job: create_order_line(adapter, job, always_look=settings.erp_always_look_up),
+                    on_idle=adapter.idle)
     worker.install_signal_handlers()
     log.info("using ERP adapter %r at %s", settings.erp_adapter, settings.erp_base_url)
     try:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
+from hub_runtime.worker import PermanentError
+
 # Stable reason codes shown in the order status.
 LOGIN_FAILED = "erp_login_failed"
 WORKSHEET_NOT_FOUND = "worksheet_not_found"
@@ -60,7 +62,17 @@ class ErpAdapter(ABC):
 
     @abstractmethod
     def add_line(self, worksheet: Worksheet, product_nr: str, quantity: str, reference: str) -> OrderLine:
-        ...
+        """Add the line to a worksheet found open, and return it as the ERP lists it."""
+
+    def add_new_line(self, number: str, product_nr: str, quantity: str, reference: str) -> tuple[Worksheet, OrderLine]:
+        """Add a line that cannot exist yet (the task's first attempt: see `handlers.line_may_exist`) to
+        worksheet `number`, without looking for it first. Raises WORKSHEET_NOT_FOUND / WORKSHEET_CLOSED like
+        the look-up path. This default opens the worksheet and checks it is open; an adapter may go
+        straight to the ERP's add-line form when the ERP itself refuses lines on closed worksheets."""
+        worksheet = self.find_worksheet(number)
+        if worksheet.status != "open":
+            raise PermanentError(WORKSHEET_CLOSED, f"worksheet {worksheet.number} is {worksheet.status}")
+        return worksheet, self.add_line(worksheet, product_nr, quantity, reference)
 
     # Optional hooks; adapters without a browser or session to look after need none of them.
     def order_done(self) -> None:  # noqa: B027
