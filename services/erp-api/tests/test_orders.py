@@ -113,3 +113,33 @@ def test_names_without_letters_and_broken_unicode_are_400_not_500(client, order)
                          '"product_amount": "5", "uniqueid": "u1", "username": "\\ud800", "password": "\\udfff"}',
                          content_type="application/json")
     assert answer.status_code == 400 and set(answer.json["error"]["fields"]) == {"username", "password"}
+
+
+def test_concurrent_posts_of_one_uniqueid_store_one_order(app, api_token, order):
+    """Requests arriving together are group-committed: one stores the order, the same body gets the
+    existing order, another body 409, and different uniqueids are each stored."""
+    import threading
+
+    bodies = [order] * 6 + [{**order, "product_amount": "7"}] * 2 + \
+             [{**order, "uniqueid": f"other-{i}"} for i in range(8)]
+    answers: list = [None] * len(bodies)
+
+    def post(i):
+        client = app.test_client()
+        answers[i] = client.post("/create", json=bodies[i], headers={"Authorization": f"Bearer {api_token}"})
+
+    threads = [threading.Thread(target=post, args=(i,)) for i in range(len(bodies))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    same = [a for a in answers[:8] if a.status_code == 200]
+    assert sum(not a.json["duplicate"] for a in same) == 1
+    assert all(a.status_code in (200, 409) for a in answers[:8])
+    assert all(a.status_code == 200 and not a.json["duplicate"] for a in answers[8:])
+    with app.config["RUNTIME"].sessions() as session:
+        stored = session.query(Task).filter(Task.key == "oilmat-0001").one()
+        assert session.query(Task).count() == 9 and session.query(OutboxMessage).count() == 9
+    winner = json.loads(stored.payload) if isinstance(stored.payload, str) else stored.payload
+    conflicts = sum(a.status_code == 409 for a in answers[:8])
+    assert conflicts == (6 if winner["product_amount"] == "7" else 2)

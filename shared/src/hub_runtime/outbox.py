@@ -1,9 +1,16 @@
 """The outbox relay: publishes messages committed with their tasks, then deletes them.
 
-A request commits its task and outbox row and wakes the relay; the relay publishes with confirms. If the
-broker is down the rows wait and the relay retries with backoff, so an accepted task is never lost. A crash
-between publish and delete, or two relays (two API replicas) reading the same rows, can publish a message
-twice: delivery is at-least-once and consumers are idempotent.
+A request commits its task and outbox row and wakes the relay; the relay publishes a batch of rows and
+waits for the broker's confirms once per batch (when the broker offers `publish_batch`, as RabbitMQ does),
+then deletes exactly the confirmed rows. If the broker is down the rows wait and the relay retries with
+backoff, so an accepted task is never lost.
+
+On PostgreSQL the relay claims its batch with `SELECT ... FOR UPDATE SKIP LOCKED` and deletes it in the
+same transaction, so relays of several API processes (gunicorn `--workers N`, replicas) share the rows
+instead of publishing each one several times. A crash between publish and commit leaves the rows to be
+published again: delivery is at-least-once and consumers are idempotent. On SQLite (one machine, usually
+one process) rows are read without a lock, since a write lock held while publishing would stall intake;
+two relays there may publish a row twice.
 """
 
 from __future__ import annotations
@@ -11,25 +18,36 @@ from __future__ import annotations
 import logging
 import threading
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from .broker.base import Broker, BrokerError
-from .db import transaction
 from .metrics import OUTBOX_PUBLISHED
 from .models import OutboxMessage
 
 log = logging.getLogger("hub.outbox")
 
+_OUTBOX = OutboxMessage.__table__
+_READ = (select(_OUTBOX.c.id, _OUTBOX.c.queue, _OUTBOX.c.message_id, _OUTBOX.c.body)
+         .order_by(_OUTBOX.c.id).limit(bindparam("limit")))
+_CLAIM = _READ.with_for_update(skip_locked=True)
+_DELETE = delete(_OUTBOX).where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+_FAILED = (update(_OUTBOX).where(_OUTBOX.c.id == bindparam("row_id"))
+           .values(attempts=_OUTBOX.c.attempts + 1, last_error=bindparam("error")))
+
 
 class OutboxRelay:
     def __init__(self, sessions: sessionmaker[Session], broker: Broker, instance: str, *,
-                 poll_seconds: float = 1.0, batch: int = 200):
+                 poll_seconds: float = 1.0, batch: int = 200, linger_seconds: float = 0.02):
         self.sessions = sessions
         self.broker = broker
         self.instance = instance
         self.poll_seconds = poll_seconds
         self.batch = batch
+        self.linger_seconds = linger_seconds
+        self.engine: Engine = sessions.kw["bind"]
+        self.claim = self.engine.dialect.name == "postgresql"
+        self._published = OUTBOX_PUBLISHED.labels(instance)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -41,39 +59,76 @@ class OutboxRelay:
 
     def publish_pending(self) -> int:
         """Publish one batch, oldest first; returns how many. Raises BrokerError if the broker fails,
-        after deleting what was published before the failure."""
-        with self.sessions() as session:
-            rows = session.execute(
-                select(OutboxMessage.id, OutboxMessage.queue, OutboxMessage.message_id, OutboxMessage.body)
-                .order_by(OutboxMessage.id).limit(self.batch)
-            ).all()
+        after deleting what was confirmed before the failure."""
+        if self.claim:  # claim, publish and delete in one transaction
+            with self.engine.begin() as conn:
+                rows = conn.execute(_CLAIM, {"limit": self.batch}).all()
+                done, error = self._publish_rows(conn, rows)
+        else:
+            with self.engine.connect() as conn:
+                rows = conn.execute(_READ, {"limit": self.batch}).all()
+            if not rows:
+                return 0
+            with self.engine.begin() as conn:
+                done, error = self._publish_rows(conn, rows)
+        if done:
+            self._published.inc(done)
+        if error is not None:
+            raise error
+        return done
+
+    def _publish_rows(self, conn: Connection, rows: list) -> tuple[int, BrokerError | None]:
+        """Publish `rows`, delete the confirmed ones and note the error on the first one that was not
+        (the caller commits); returns how many were published and the error that stopped the rest."""
+        if not rows:
+            return 0, None
+        done, error = self._publish(rows)
+        if done:
+            conn.execute(_DELETE, {"ids": done})
+        if error is not None:
+            published = set(done)
+            failed = next(row.id for row in rows if row.id not in published)
+            conn.execute(_FAILED, {"row_id": failed, "error": str(error)[:500]})
+        return len(done), error
+
+    def _publish(self, rows: list) -> tuple[list[int], BrokerError | None]:
+        """Publish rows grouped by queue, oldest first; returns the ids confirmed and the error that
+        stopped the rest."""
         done: list[int] = []
+        batch_publish = getattr(self.broker, "publish_batch", None)
+        by_queue: dict[str, list] = {}
+        for row in rows:
+            by_queue.setdefault(row.queue, []).append(row)
         try:
-            for row in rows:
-                if row.queue not in self._declared:
-                    self.broker.declare(row.queue)
-                    self._declared.add(row.queue)
-                self.broker.publish(row.queue, row.body.encode(), message_id=row.message_id)
-                done.append(row.id)
+            for queue, queued in by_queue.items():
+                if queue not in self._declared:
+                    self.broker.declare(queue)
+                    self._declared.add(queue)
+                if batch_publish is None:
+                    for row in queued:
+                        self.broker.publish(queue, row.body.encode(), message_id=row.message_id)
+                        done.append(row.id)
+                    continue
+                confirmed, error = batch_publish(queue, [(row.body.encode(), row.message_id) for row in queued])
+                done.extend(queued[i].id for i in confirmed)
+                if error is not None:
+                    return done, error
         except BrokerError as exc:
-            with transaction(self.sessions) as session:
-                session.execute(update(OutboxMessage).where(OutboxMessage.id == rows[len(done)].id).values(
-                    attempts=OutboxMessage.attempts + 1, last_error=str(exc)[:500]))
-            raise
-        finally:
-            if done:
-                with transaction(self.sessions) as session:
-                    session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(done)))
-                OUTBOX_PUBLISHED.labels(self.instance).inc(len(done))
-        return len(done)
+            return done, exc
+        return done, None
 
     def run(self) -> None:
         backoff = self.poll_seconds
         while not self._stop.is_set():
+            self._wake.clear()  # anything committed from here on wakes the next round
             try:
-                while self.publish_pending() == self.batch:
+                while (published := self.publish_pending()) == self.batch:
                     pass
                 backoff = self.poll_seconds
+                if published and self.linger_seconds:
+                    # under load, let the next orders gather: fewer, larger batches (the first order after
+                    # a quiet spell is published at once)
+                    self._stop.wait(self.linger_seconds)
             except BrokerError as exc:
                 log.warning("outbox: broker unavailable, retrying in %.1fs: %s", backoff, exc)
                 backoff = min(backoff * 2, 30.0)
@@ -81,7 +136,6 @@ class OutboxRelay:
                 log.exception("outbox relay failed; retrying")
                 backoff = min(backoff * 2, 30.0)
             self._wake.wait(backoff)
-            self._wake.clear()
 
     def start(self) -> None:
         if self._thread is None:

@@ -4,21 +4,24 @@ moving them through their statuses, and the views the control endpoints show."""
 from __future__ import annotations
 
 import json
+import logging
+import threading
 import uuid
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, delete, event, func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .db import transaction
 from .models import OutboxMessage, Task, TaskEvent, TaskStatus, utcnow
 from .secrets import SecretBox
 
-_INSERT_TASK = insert(Task.__table__)
-_INSERT_EVENT = insert(TaskEvent.__table__)
-_INSERT_OUTBOX = insert(OutboxMessage.__table__)
+log = logging.getLogger("hub.tasks")
+
 
 
 class IdempotencyConflict(Exception):
@@ -59,47 +62,293 @@ def iso(moment: datetime | None) -> str | None:
     return moment.isoformat(timespec="milliseconds") + "Z" if moment else None
 
 
+_INSERTED, _RESOLVE = "inserted", "resolve"  # outcomes of an entry besides an exception
+
+
+class _Entry:
+    """One submit waiting for its group commit."""
+
+    __slots__ = ("key", "fingerprint", "row", "outcome", "lead", "done")
+
+    def __init__(self, key: str, fingerprint: str, row: dict):
+        self.key, self.fingerprint, self.row = key, fingerprint, row
+        self.outcome: str | BaseException | None = None
+        self.lead = False  # set when the entry's caller is handed the lead
+        self.done = threading.Lock()  # held until the entry is written or its caller leads (cheaper than an Event)
+        self.done.acquire()
+
+
+class _GroupCommitter:
+    """Leader/follower group commit without a thread of its own. A caller that finds no batch being
+    written leads: it writes every entry queued so far (its own first) with `write`, which sets each
+    entry's outcome, then wakes those callers and hands the lead to the first entry queued meanwhile.
+    Alone (no concurrency), a caller writes its own entry at once, as a plain transaction would."""
+
+    def __init__(self, write: Callable[[list[_Entry]], None], max_batch: int = 100):
+        self._write = write
+        self._max_batch = max_batch
+        self._lock = threading.Lock()
+        self._queue: list[_Entry] = []
+        self._busy = False  # a leader is writing; invariant: not busy -> queue empty
+
+    def run(self, entry: _Entry) -> str:
+        with self._lock:
+            self._queue.append(entry)
+            lead, self._busy = not self._busy, True
+        if not lead:
+            entry.done.acquire()
+            if not entry.lead:
+                return _outcome(entry)
+        with self._lock:
+            batch = self._queue[:self._max_batch]
+            del self._queue[:self._max_batch]
+        try:
+            self._write(batch)
+        finally:
+            for other in batch:
+                if other.outcome is None:  # write() raised (a bug) or was interrupted
+                    other.outcome = RuntimeError("group commit failed")
+            with self._lock:
+                successor = self._queue[0] if self._queue else None
+                if successor is None:
+                    self._busy = False
+                else:
+                    successor.lead = True
+            for other in batch:
+                if other is not entry:
+                    other.done.release()
+            if successor is not None:
+                successor.done.release()
+        return _outcome(entry)
+
+
+def _outcome(entry: _Entry) -> str:
+    if isinstance(entry.outcome, BaseException):
+        raise entry.outcome
+    return entry.outcome
+
+
+def _body(row: dict) -> str:
+    return json.dumps({"task_id": row["id"], "key": row["key"], "kind": row["kind"]})
+
+
+class _BatchWriter:
+    """Writes rows of new tasks (dicts of `tasks` columns) with their first events and outbox messages
+    in one transaction; returns {key: id} of the tasks inserted (a key already taken is skipped)."""
+
+    unavailable: tuple[type[Exception], ...] = (OperationalError,)  # the database is away: do not retry
+
+    def write(self, rows: list[dict]) -> dict[str, str]:
+        raise NotImplementedError
+
+
+class _SQLiteWriter(_BatchWriter):
+    """SQLite: three statements on the driver's connection in one `BEGIN IMMEDIATE` transaction; the
+    tasks go in as one JSON array (`json_each`), so that `ON CONFLICT DO NOTHING RETURNING` says which
+    keys were free. Values are stored as SQLAlchemy stores them (JSON text, its timestamp format)."""
+
+    def __init__(self, engine: Engine, queue: str):
+        self.engine = engine
+        self.queue = queue
+
+    def write(self, rows: list[dict]) -> dict[str, str]:
+        batch = {}
+        for row in rows:
+            at = row["created_at"]
+            batch[row["id"]] = {
+                "id": row["id"], "kind": row["kind"], "key": row["key"], "fingerprint": row["fingerprint"],
+                "payload": json.dumps(row["payload"]), "secret": row["secret"],
+                "at": f"{at:%Y-%m-%d %H:%M:%S}.{at.microsecond:06d}", "body": _body(row)}
+        with self.engine.begin() as conn:  # BEGIN IMMEDIATE (db.py)
+            cursor = conn.connection.driver_connection.cursor()
+            try:
+                cursor.execute(_SQLITE_TASKS, (rows[0]["instance"], TaskStatus.PLACED,
+                                               json.dumps(list(batch.values()))))
+                inserted = {key: task_id for task_id, key in cursor.fetchall()}
+                if inserted:
+                    new = [b for b in batch.values() if inserted.get(b["key"]) == b["id"]]
+                    cursor.executemany(_SQLITE_EVENT, [(r["id"], TaskStatus.PLACED, r["at"]) for r in new])
+                    cursor.executemany(_SQLITE_OUTBOX, [(self.queue, r["id"], r["body"], r["at"]) for r in new])
+            finally:
+                cursor.close()
+        return inserted
+
+
+_SQLITE_TASKS = """
+INSERT INTO tasks (id, instance, kind, key, fingerprint, payload, secret, status, attempts, created_at, updated_at)
+SELECT json_extract(value, '$.id'), ?1, json_extract(value, '$.kind'), json_extract(value, '$.key'),
+       json_extract(value, '$.fingerprint'), json_extract(value, '$.payload'), json_extract(value, '$.secret'),
+       ?2, 0, json_extract(value, '$.at'), json_extract(value, '$.at')
+FROM json_each(?3) WHERE true
+ON CONFLICT (instance, key) DO NOTHING
+RETURNING id, key
+"""
+_SQLITE_EVENT = "INSERT INTO task_events (task_id, status, at) VALUES (?, ?, ?)"
+_SQLITE_OUTBOX = "INSERT INTO outbox (queue, message_id, body, created_at, attempts) VALUES (?, ?, ?, ?, 0)"
+
+
+# One statement writes the whole batch: a single statement is one transaction, so it runs in autocommit
+# mode (no BEGIN/COMMIT round trips), prepared once on the server. The rows travel as one JSON array (one
+# json.dumps instead of a parameter per column and row), so the statement's text is the same for any batch.
+_PG_BATCH = """
+WITH batch AS (
+    SELECT * FROM json_to_recordset(%(rows)s::json)
+        AS b(id varchar, kind varchar, key varchar, fingerprint varchar, payload json, secret text,
+             created_at timestamp, body text)
+), new AS (
+    INSERT INTO tasks (id, instance, kind, key, fingerprint, payload, secret, status, attempts, created_at,
+                       updated_at)
+    SELECT id, %(instance)s, kind, key, fingerprint, payload, secret, %(status)s, 0, created_at, created_at
+    FROM batch
+    ON CONFLICT (instance, key) DO NOTHING
+    RETURNING id, key
+), events AS (
+    INSERT INTO task_events (task_id, status, at)
+    SELECT new.id, %(status)s, batch.created_at FROM new JOIN batch USING (id)
+), messages AS (
+    INSERT INTO outbox (queue, message_id, body, created_at, attempts)
+    SELECT %(queue)s, new.id, batch.body, batch.created_at, 0 FROM new JOIN batch USING (id)
+    ORDER BY batch.created_at
+)
+SELECT id, key FROM new
+"""
+
+
+class _PostgresWriter(_BatchWriter):
+    """PostgreSQL: the batch as one prepared statement on a connection of the writer's own (autocommit),
+    used by one group-commit leader at a time and closed when the engine is disposed."""
+
+    def __init__(self, engine: Engine, instance: str, queue: str):
+        import psycopg
+
+        self.engine = engine
+        self.instance = instance
+        self.queue = queue
+        self.unavailable = (OperationalError, psycopg.OperationalError)
+        self._conn = None
+        self._lock = threading.Lock()
+        event.listen(engine, "engine_disposed", lambda _engine: self.close())
+
+    def write(self, rows: list[dict]) -> dict[str, str]:
+        batch = [{"id": row["id"], "kind": row["kind"], "key": row["key"], "fingerprint": row["fingerprint"],
+                  "payload": row["payload"], "secret": row["secret"], "created_at": row["created_at"].isoformat(),
+                  "body": _body(row)} for row in rows]
+        params = {"rows": json.dumps(batch), "instance": self.instance, "queue": self.queue,
+                  "status": TaskStatus.PLACED}
+        with self._lock:
+            fresh = self._conn is None
+            try:
+                conn = self._connection()
+                return {key: task_id for task_id, key in conn.execute(_PG_BATCH, params, prepare=True)}
+            except self.unavailable:
+                self._close_broken()
+                if fresh:
+                    raise
+            # a connection kept from before failed (the server restarted, or closed it): once more on a new one
+            return {key: task_id for task_id, key in self._connection().execute(_PG_BATCH, params, prepare=True)}
+
+    def _connection(self):
+        if self._conn is None:
+            cargs, cparams = self.engine.dialect.create_connect_args(self.engine.url)
+            conn = self.engine.dialect.loaded_dbapi.connect(*cargs, **cparams)
+            conn.autocommit = True
+            self._conn = conn
+        return self._conn
+
+    def _close_broken(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with suppress(Exception):
+                conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._close_broken()
+
+
 class TaskStore:
     def __init__(self, sessions: sessionmaker[Session], instance: str, queue: str, box: SecretBox):
         self.sessions = sessions
         self.instance = instance
         self.queue = queue
         self.box = box
+        engine = sessions.kw["bind"]
+        if engine.dialect.name == "postgresql":
+            self._writer: _BatchWriter = _PostgresWriter(engine, instance, queue)
+        elif engine.dialect.name == "sqlite":
+            self._writer = _SQLiteWriter(engine, queue)
+        else:
+            raise ValueError(f"no task store for a {engine.dialect.name} database")
+        self._committer = _GroupCommitter(self._commit_batch)
 
     # --- intake -------------------------------------------------------------------------------------
     def submit(self, kind: str, key: str, payload: dict, secret: dict | None = None) -> Submitted:
         """Store a new task with its first event and outbox message, or return the identical existing one.
 
-        Raises `IdempotencyConflict` when `key` is taken by a task with another body. The insert is tried
-        first (one transaction, three statements): new keys are the common case, and the unique constraint
-        settles concurrent requests with the same key."""
+        Raises `IdempotencyConflict` when `key` is taken by a task with another body.
+
+        Group commit: concurrent submits are written together, in one transaction with one multi-row
+        INSERT per table (`_commit_batch`). The caller returns once the transaction holding its task has
+        committed. New keys are the common case, so the insert is tried first (`ON CONFLICT DO NOTHING`);
+        a key that was not inserted (taken already, or twice in the batch) is then resolved by its
+        caller: same fingerprint -> the existing task, another -> `IdempotencyConflict`."""
         fingerprint = self.box.fingerprint({"payload": payload, "secret": secret})
         task_id, now = uuid.uuid4().hex, utcnow()
-        try:
-            with transaction(self.sessions) as session:
-                conn = session.connection()  # Core statements without .values(): compiled once, cached
-                conn.execute(_INSERT_TASK, {
-                    "id": task_id, "instance": self.instance, "kind": kind, "key": key,
-                    "fingerprint": fingerprint, "payload": payload,
-                    "secret": self.box.encrypt(secret) if secret else None, "status": TaskStatus.PLACED,
-                    "reason_code": None, "reason_text": None, "result": None, "attempts": 0,
-                    "created_at": now, "updated_at": now,
-                })
-                conn.execute(_INSERT_EVENT, {"task_id": task_id, "status": TaskStatus.PLACED, "detail": None,
-                                             "at": now})
-                conn.execute(_INSERT_OUTBOX, {
-                    "queue": self.queue, "message_id": task_id, "created_at": now, "attempts": 0,
-                    "last_error": None, "body": json.dumps({"task_id": task_id, "key": key, "kind": kind}),
-                })
-        except IntegrityError:
-            existing = self._by_key(key)
+        entry = _Entry(key, fingerprint, {
+            "id": task_id, "instance": self.instance, "kind": kind, "key": key,
+            "fingerprint": fingerprint, "payload": payload,
+            "secret": self.box.encrypt(secret) if secret else None, "status": TaskStatus.PLACED,
+            "reason_code": None, "reason_text": None, "result": None, "attempts": 0,
+            "created_at": now, "updated_at": now,
+        })
+        outcome = self._committer.run(entry)
+        if outcome is _INSERTED:
+            view = TaskView(task_id, key, kind, TaskStatus.PLACED, None, None, 0, payload, None, now, now)
+            return Submitted(view, created=True)
+        return self._resolve(entry)
+
+    def _resolve(self, entry: _Entry) -> Submitted:
+        """The key was not inserted: answer with the existing task, or refuse another body."""
+        existing = self._by_key(entry.key)
+        if existing is None:  # the task that held the key went away meanwhile: try once more, alone
+            if self._write_batch([entry]).get(entry.key) == entry.row["id"]:
+                row = entry.row
+                view = TaskView(row["id"], row["key"], row["kind"], TaskStatus.PLACED, None, None, 0,
+                                row["payload"], None, row["created_at"], row["created_at"])
+                return Submitted(view, created=True)
+            existing = self._by_key(entry.key)
             if existing is None:
-                raise
-            if existing.fingerprint != fingerprint:
-                raise IdempotencyConflict(key) from None
-            return Submitted(TaskView.of(existing), created=False)
-        view = TaskView(task_id, key, kind, TaskStatus.PLACED, None, None, 0, payload, None, now, now)
-        return Submitted(view, created=True)
+                raise RuntimeError(f"task {entry.key!r} neither inserted nor found")
+        if existing.fingerprint != entry.fingerprint:
+            raise IdempotencyConflict(entry.key) from None
+        return Submitted(TaskView.of(existing), created=False)
+
+    def _commit_batch(self, entries: list[_Entry]) -> None:
+        """Write a batch in one transaction and set each entry's outcome. If the batch fails as a whole,
+        each entry is tried alone, so that one bad entry fails only its own request."""
+        try:
+            inserted = self._write_batch(entries)
+        except Exception as exc:  # noqa: BLE001 - handed to the callers below
+            if len(entries) == 1 or isinstance(exc, self._writer.unavailable):  # alone, or no database
+                for entry in entries:
+                    entry.outcome = exc
+                return
+            log.warning("group commit of %d tasks failed (%r); writing them one by one", len(entries), exc)
+            for entry in entries:
+                self._commit_batch([entry])
+            return
+        for entry in entries:
+            entry.outcome = _INSERTED if inserted.get(entry.key) == entry.row["id"] else _RESOLVE
+
+    def _write_batch(self, entries: list[_Entry]) -> dict[str, str]:
+        """One transaction: insert the tasks whose key is free, with their first events and outbox
+        messages. Returns {key: id} of the tasks inserted (the first entry of a key repeated in the batch)."""
+        rows, seen = [], set()
+        for entry in entries:
+            if entry.key not in seen:
+                seen.add(entry.key)
+                rows.append(entry.row)
+        return self._writer.write(rows)
 
     def _by_key(self, key: str) -> Task | None:
         with self.sessions() as session:

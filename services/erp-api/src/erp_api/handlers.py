@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from hub_runtime.artifacts import Artifact
 from hub_runtime.runtime import Instance, slugify
 from hub_runtime.tasks import Submitted, TaskStore, TaskView, iso
@@ -15,11 +17,16 @@ class WrongWorkshop(Exception):
     """The order names another workshop than the one this instance serves."""
 
 
+@functools.lru_cache(maxsize=64)
+def _slug(instance: Instance) -> str:
+    return instance.slug  # computed by a regex on every access: once per instance is enough
+
+
 def place_order(tasks: TaskStore, instance: Instance, order: CreateOrder) -> Submitted:
     """Store the order (idempotent on uniqueid) with its outbox message. Raises `WrongWorkshop` or
     `hub_runtime.tasks.IdempotencyConflict`."""
     try:
-        same = slugify(order.workshop) == instance.slug
+        same = slugify(order.workshop) == _slug(instance)
     except ValueError:  # no letters or digits at all
         same = False
     if not same:

@@ -25,6 +25,8 @@ def orders_blueprint(runtime: Runtime, api: OpenAPI, relay: OutboxRelay | None) 
     bp = Blueprint("orders", __name__)
     instance = runtime.instance
     artifacts = ArtifactStore(runtime.settings.artifact_dir)
+    received = TASKS_RECEIVED.labels(instance.id, ORDER_KIND)  # looked up once, not per request
+    duplicates = TASKS_DUPLICATE.labels(instance.id)
 
     @api.operation(bp, "/create", "POST", body=CreateOrder, tag="orders",
                    responses={200: OrderAccepted, 400: ErrorBody, 409: ErrorBody},
@@ -40,13 +42,13 @@ def orders_blueprint(runtime: Runtime, api: OpenAPI, relay: OutboxRelay | None) 
             raise ApiError(409, "uniqueid_conflict", "this uniqueid was already used for a different "
                            "order", {"uniqueid": "already used with another body"}) from None
         if submitted.created:
-            TASKS_RECEIVED.labels(instance.id, ORDER_KIND).inc()
+            received.inc()
             if relay is not None:
                 relay.notify()
             log.info("order accepted", extra={"worksheet": body.worksheet, "product_nr": body.product_nr,
                                               "amount": body.product_amount})
         else:
-            TASKS_DUPLICATE.labels(instance.id).inc()
+            duplicates.inc()
             log.info("duplicate order; answering with the existing one")
         task = submitted.task
         return jsonify(uniqueid=task.key, status=task.status, duplicate=not submitted.created,

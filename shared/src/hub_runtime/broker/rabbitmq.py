@@ -2,7 +2,10 @@
 
 Layout on one connection:
 
-- a publish channel in confirm mode, for `publish`;
+- a publish channel in confirm mode, for `publish` (one message, its confirm awaited);
+- a batch channel in confirm mode, for `publish_batch` (the outbox relay): every message of a batch is
+  written, then the broker's confirms are awaited once for the whole batch (RabbitMQ acks several delivery
+  tags in one frame), instead of one round trip per message;
 - one consumer channel per queue read with `get` (prefetch 1, a `channel.consume` generator kept between
   calls). pika allows only one consume generator per channel, and cancelling a generator to switch queues
   would return its prefetched message and count it as a delivery, so each queue keeps its own channel;
@@ -57,6 +60,33 @@ class _Handle:
     settled: bool = False
 
 
+class _Confirms:
+    """The confirm state of the batch channel: delivery tags of this channel not yet acked or nacked,
+    fed by pika's callbacks while `_flush_output` runs the I/O loop."""
+
+    def __init__(self, channel: BlockingChannel):
+        self.channel = channel
+        self.last_tag = 0
+        self.unsettled: dict[int, int] = {}  # delivery tag -> index in the current batch
+        self.nacked: set[int] = set()  # indexes
+        self.returned: set[str | None] = set()  # message ids returned as unroutable
+
+    def on_confirm(self, frame) -> None:
+        method = frame.method
+        if method.multiple:
+            tags = [tag for tag in self.unsettled if tag <= method.delivery_tag]
+        else:
+            tags = [method.delivery_tag]
+        nack = isinstance(method, pika.spec.Basic.Nack)
+        for tag in tags:
+            index = self.unsettled.pop(tag, None)
+            if nack and index is not None:
+                self.nacked.add(index)
+
+    def on_return(self, _channel, _method, properties, _body) -> None:
+        self.returned.add(properties.message_id)
+
+
 @dataclass
 class _Consumer:
     channel: BlockingChannel
@@ -85,6 +115,7 @@ class RabbitMQBroker(Broker):
         self._lock = threading.RLock()
         self._conn: pika.BlockingConnection | None = None
         self._publisher: BlockingChannel | None = None
+        self._confirms: _Confirms | None = None
         self._consumers: dict[str, _Consumer] = {}
         self._declared: set[str] = set()
         self._generation = 0
@@ -121,6 +152,7 @@ class RabbitMQBroker(Broker):
 
     def _drop_connection(self) -> None:
         conn, self._conn, self._publisher, self._consumers = self._conn, None, None, {}
+        self._confirms = None
         if conn is not None:
             _close_quietly(conn)
 
@@ -195,6 +227,56 @@ class RabbitMQBroker(Broker):
 
         with self._lock:
             self._with_retry(f"publish to {queue}", send)
+
+    def publish_batch(self, queue: str, messages: list[tuple[bytes, str | None]]
+                      ) -> tuple[list[int], BrokerError | None]:
+        """Publish `(body, message_id)` messages to `queue` (persistent, mandatory), waiting for the
+        broker's confirms once for the whole batch. Returns the indexes of the messages the broker
+        confirmed (acked, not returned as unroutable), in order, and the error that stopped the rest, if
+        any. After a lost connection the unconfirmed messages are published again on a new one (within
+        `reconnect_timeout`); a message may then reach the queue twice (at-least-once)."""
+        confirmed: set[int] = set()
+        error: BrokerError | None = None
+
+        def send() -> None:
+            pending = [i for i in range(len(messages)) if i not in confirmed]
+            confirms = self._confirm_channel()
+            confirms.nacked.clear()
+            confirms.returned.clear()
+            impl = confirms.channel._impl  # pika's BlockingChannel confirms each publish: use its channel
+            for index in pending:
+                body, message_id = messages[index]
+                impl.basic_publish("", queue, body, pika.BasicProperties(delivery_mode=2, message_id=message_id),
+                                   mandatory=True)
+                confirms.last_tag += 1
+                confirms.unsettled[confirms.last_tag] = index
+            confirms.channel._flush_output(lambda: not confirms.unsettled)
+            for index in pending:
+                if index not in confirms.nacked and messages[index][1] not in confirms.returned:
+                    confirmed.add(index)
+            if confirms.returned:
+                raise BrokerError(f"publish to {queue!r}: no such queue (not declared yet?)")
+            if confirms.nacked:
+                raise BrokerError(f"publish to {queue!r}: the broker refused {len(confirms.nacked)} messages")
+
+        with self._lock:
+            try:
+                self._with_retry(f"publish to {queue}", send)
+            except BrokerError as exc:
+                error = exc
+        return sorted(confirmed), error
+
+    def _confirm_channel(self) -> _Confirms:
+        if self._confirms is None or not self._confirms.channel.is_open:
+            channel = self._ensure_connection().channel()
+            confirms = _Confirms(channel)
+            selected: list[bool] = []
+            channel._impl.confirm_delivery(ack_nack_callback=confirms.on_confirm,
+                                           callback=lambda _frame: selected.append(True))
+            channel._flush_output(lambda: bool(selected))
+            channel._impl.add_on_return_callback(confirms.on_return)
+            self._confirms = confirms
+        return self._confirms
 
     def get(self, queue: str, timeout: float) -> Delivery | None:
         deadline = time.monotonic() + timeout
