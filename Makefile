@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-PACKAGES := shared services/erp-api services/erp-worker services/manager simulators
+PACKAGES := shared services/erp-api services/erp-worker services/report-api services/manager simulators
 BENCHES := $(filter-out loadgen baseline_%,$(patsubst bench/%.py,%,$(wildcard bench/[a-z]*.py)))
 
 .PHONY: install run test lint bench lock clean

@@ -1,7 +1,8 @@
 """`make run`: the demo on embedded defaults. It starts the demo ERP on :8200 and the manager on :8000; the
-manager registers (first time) and starts the "Bennys Auto" workshop: its erp-api on :8101 and its
-erp-worker, on SQLite and the embedded queue (or RabbitMQ / PostgreSQL when AMQP_URL / DATABASE_URL are
-set). Ctrl-C stops everything: the manager stops the instances it started."""
+manager registers (first time) and starts the "Bennys Auto" workshop (its erp-api on :8101 and its
+erp-worker) and the "Demo reports" rules instance (report-api on :8301 and report-worker), on SQLite and
+the embedded queue (or RabbitMQ / PostgreSQL when AMQP_URL / DATABASE_URL are set). A demo report user
+is registered. Ctrl-C stops everything: the manager stops the instances it started."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from erp_worker.browser import browser_installed
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 WORKSHOP, INTEGRATION = "Bennys Auto", "erp-bennys-auto"
-MANAGER_PORT, ERP_PORT, API_PORT = 8000, 8200, 8101
+REPORTS, REPORTS_INTEGRATION = "Demo reports", "rules-demo-reports"
+MANAGER_PORT, ERP_PORT, API_PORT, REPORTS_PORT = 8000, 8200, 8101, 8301
+DEMO_USER = {"email": "demo@example.com", "name": "Demo", "password": "demo-password"}
 MANAGER_TOKEN = os.environ.get("HUB_MANAGER_TOKEN", "demo-manager-token-change-me")
 
 ADAPTER_TEXT = {
@@ -58,12 +61,16 @@ def main() -> int:
         wait_for(lambda: requests.get(f"http://127.0.0.1:{ERP_PORT}/health", timeout=1).ok, children["demo-erp"])
         wait_for(lambda: requests.get(f"http://127.0.0.1:{MANAGER_PORT}/alive", timeout=1).ok, children["manager"])
         adapter, token = register_demo_workshop()
-        wait_for(lambda: health()["state"] == "running" and health()["worker_state"] == "running",
-                 children["manager"])
+        register_demo_reports()
+        for integration in (INTEGRATION, REPORTS_INTEGRATION):
+            wait_for(lambda i=integration: health(i)["state"] == "running" and health(i)["worker_state"] == "running",
+                     children["manager"])
+        demo_user_ready()
         broker = "RabbitMQ" if os.environ.get("AMQP_URL") else "the embedded SQLite queue"
         print(BANNER.format(manager=MANAGER_PORT, mtoken=MANAGER_TOKEN, erp=ERP_PORT, api=API_PORT, token=token,
                             broker=broker, db=env["DATABASE_URL"], logs=var / "logs", adapter=ADAPTER_TEXT[adapter],
-                            bin=os.path.relpath(BIN, ROOT), instances=var / "instances" / INTEGRATION), flush=True)
+                            bin=os.path.relpath(BIN, ROOT), instances=var / "instances" / INTEGRATION,
+                            reports=REPORTS_PORT, **DEMO_USER), flush=True)
         while not stopping:
             for name, child in children.items():
                 if child.poll() is not None:
@@ -90,8 +97,8 @@ def manager(method: str, path: str, **kwargs) -> requests.Response:
                             headers={"Authorization": f"Bearer {MANAGER_TOKEN}"}, **kwargs)
 
 
-def health() -> dict:
-    return manager("GET", f"/integrations/{INTEGRATION}").json()["health"]
+def health(integration: str = INTEGRATION) -> dict:
+    return manager("GET", f"/integrations/{integration}").json()["health"]
 
 
 def register_demo_workshop() -> tuple[str, str]:
@@ -111,6 +118,26 @@ def register_demo_workshop() -> tuple[str, str]:
     token = manager("POST", f"/integrations/{INTEGRATION}/token")
     token.raise_for_status()
     return existing.json()["settings"]["adapter"], token.json()["api_token"]
+
+
+def register_demo_reports() -> None:
+    """Register the rules instance the first time; later runs keep it (and its users and reports)."""
+    existing = manager("GET", f"/integrations/{REPORTS_INTEGRATION}")
+    if existing.status_code == 404:
+        manager("POST", "/integrations", json={"kind": "rules", "name": REPORTS, "active": True,
+                                               "api_port": REPORTS_PORT, "settings": {}}).raise_for_status()
+        return
+    existing.raise_for_status()
+    if not existing.json()["active"]:
+        manager("PUT", f"/integrations/{REPORTS_INTEGRATION}/activate").raise_for_status()
+
+
+def demo_user_ready() -> None:
+    """The demo report user exists (registered on the first run)."""
+    url = f"http://127.0.0.1:{REPORTS_PORT}/api/auth/"
+    answer = requests.post(url + "register/", json=DEMO_USER, timeout=10)
+    if answer.status_code not in (201, 409):
+        answer.raise_for_status()
 
 
 def wait_for(ready, child: subprocess.Popen, timeout: float = 90) -> None:
@@ -133,6 +160,7 @@ Integration hub demo is running (database {db}, broker: {broker}).
   demo ERP            http://127.0.0.1:{erp}/  (web UI, admin / gygag; state: /_sim/state)
   Bennys Auto         erp-api http://127.0.0.1:{api}/alive and erp-worker, started by the manager
   ERP adapter         {adapter}
+  Demo reports        report-api http://127.0.0.1:{reports}/docs and report-worker (user {email} / {password})
   logs                {logs}/ and {instances}/
 
 Place an order (this run's token for the workshop's API):
@@ -142,6 +170,16 @@ Place an order (this run's token for the workshop's API):
             "uniqueid":"demo-1","username":"admin","password":"gygag"}}'
 Follow it:
   curl -s 'http://127.0.0.1:{api}/get_order_status?uniqueid=demo-1' -H 'Authorization: Bearer {token}'
+
+Make a report from the demo files (scripts/demo-data/):
+  ACCESS=$(curl -s -X POST http://127.0.0.1:{reports}/api/auth/login/ \\
+           -H 'Content-Type: application/json' -d '{{"email":"{email}","password":"{password}"}}' \\
+           | {bin}/python -c 'import json,sys; print(json.load(sys.stdin)["access"])')
+  curl -s -X POST http://127.0.0.1:{reports}/api/generate-report/ -H "Authorization: Bearer $ACCESS" \\
+       -F input=@scripts/demo-data/orders.csv -F reference=@scripts/demo-data/regions.csv \\
+       -F rules=@scripts/demo-data/rules.yaml
+  curl -s http://127.0.0.1:{reports}/api/report-status/<task_id>/ -H "Authorization: Bearer $ACCESS"
+  curl -s http://127.0.0.1:{reports}/api/download-report-view/ -H "Authorization: Bearer $ACCESS"
 
 Operate it:
   export HUB_MANAGER_TOKEN={mtoken}

@@ -144,3 +144,22 @@ def test_credentials_and_tokens_never_appear_in_responses_or_logs(manager, demo_
     for path in logs:
         content = path.read_text(errors="replace")
         assert PASSWORD not in content and token not in content and manager_token not in content, path
+
+
+def test_a_rules_integration_runs_report_api_and_worker(manager):
+    name = f"Reports {RUN}"
+    answer = manager.call("POST", "/integrations", json={"kind": "rules", "name": name, "active": True,
+                                                         "settings": {"max_upload_bytes": 10 * 2**20}})
+    assert answer.status_code == 201, answer.text
+    iid = answer.json()["id"]
+    assert iid.startswith("rules-")
+    wait_until(lambda: serving(manager, iid), 45, lambda: health(manager, iid))
+    api = f"http://127.0.0.1:{answer.json()['api_port']}"
+    registered = requests.post(api + "/api/auth/register/", json={"email": "m@example.com", "name": "M",
+                                                                  "password": "long enough pw"}, timeout=10)
+    assert registered.status_code == 201
+    manager.call("PUT", f"/integrations/{iid}/deactivate")
+    wait_until(lambda: health(manager, iid)["state"] == "stopped", 15)
+    assert processes_running(["report-worker", name]) == []
+    bad = manager.call("POST", "/integrations", json={"kind": "rules", "name": "X", "settings": {"adapter": "http"}})
+    assert bad.status_code == 400

@@ -60,6 +60,29 @@ class ErpKind(Kind):
         ]
 
 
+class RulesSettings(BaseModel):
+    """A report instance running the CSV rules engine (report-api + report-worker)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_upload_bytes: int = Field(8 * 2**30, ge=1024, description="largest accepted upload (413 above)")
+    access_token_minutes: float = Field(15.0, gt=0, le=24 * 60)
+    scheduler_poll_seconds: float = Field(1.0, gt=0, le=60)
+
+
+class RulesKind(Kind):
+    def processes(self, integration_name, api_port, probe_port, host, settings):
+        env = {"HUB_MAX_UPLOAD_BYTES": str(settings.get("max_upload_bytes", 8 * 2**30)),
+               "HUB_ACCESS_TOKEN_MINUTES": str(settings.get("access_token_minutes", 15.0)),
+               "HUB_SCHEDULER_POLL_SECONDS": str(settings.get("scheduler_poll_seconds", 1.0)),
+               "HUB_PROBE_PORT": str(probe_port), "HUB_HOST": host}
+        return [
+            ProcessSpec("api", ["report-api", str(api_port), integration_name, "--host", host], env, "/alive"),
+            ProcessSpec("worker", ["report-worker", integration_name], env, "/alive"),
+        ]
+
+
 KINDS: dict[str, Kind] = {
     "erp": ErpKind("erp", ErpSettings, ErpCredentials),
+    "rules": RulesKind("rules", RulesSettings, None),
 }

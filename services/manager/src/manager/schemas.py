@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class CreateIntegration(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: str = Field(description="erp (more kinds come with their services)")
+    kind: str = Field(description="erp (a workshop ERP) or rules (a report-api instance with the CSV rules engine)")
     name: str = Field(min_length=1, max_length=200, description="the workshop or data source")
     settings: dict = Field(default_factory=dict, description="kind-specific, e.g. erp: adapter, base_url")
     credentials: dict | None = Field(None, description="kind-specific; stored encrypted, never returned")

@@ -180,7 +180,8 @@ def _openapi_path(rule: str) -> str:
 
 
 _STATUS_TEXT = {200: "OK", 201: "created", 202: "accepted", 400: "invalid request", 401: "unauthorized",
-                404: "not found", 409: "conflict", 413: "too large", 503: "unavailable"}
+                404: "not found", 409: "conflict", 410: "gone", 413: "too large", 429: "too many requests",
+                503: "unavailable"}
 
 _DOCS_TEMPLATE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>{title}</title>

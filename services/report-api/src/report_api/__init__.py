@@ -1,0 +1,1 @@
+"""report-api: report sources (first the CSV rules engine) behind one authenticated API, run as broker jobs."""

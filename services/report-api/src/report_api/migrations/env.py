@@ -1,0 +1,10 @@
+"""Alembic environment of report-api's tables (version table `alembic_version_report`)."""
+
+from alembic import context
+
+from report_api.models import Base
+
+context.configure(connection=context.config.attributes["connection"], target_metadata=Base.metadata,
+                  render_as_batch=True, version_table=context.config.attributes["version_table"])
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,181 @@
+"""Report jobs: validating a request against its files, queueing it as a task, and reading it back.
+A job's public `task_id` is its task's key; its lifecycle is the task's status."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub_runtime.db import transaction
+from hub_runtime.models import Task, TaskStatus, utcnow
+from hub_runtime.tasks import TaskStore, TaskView, iso
+
+from .engine import RulesError, RuleSet, parse_rules
+from .models import ReportJob, Upload
+from .storage import Storage
+
+REPORT_KIND = "report"
+FORMATS = ("csv", "xlsx")
+
+
+class ReportRequestError(Exception):
+    """The files cannot make a report together (unknown columns, missing join keys...)."""
+
+    def __init__(self, message: str, problems: list[dict] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.problems = problems or []
+
+
+@dataclass(frozen=True)
+class Inputs:
+    input: Upload
+    reference: Upload | None
+    rules: Upload
+
+
+def load_rules(storage: Storage, rules: Upload) -> RuleSet:
+    return parse_rules(storage.path_of(rules).read_bytes(), rules.fmt)
+
+
+def check_fit(rules_path: Path, rules_fmt: str, input_columns: list[str],
+              reference_columns: list[str] | None) -> None:
+    """Raise `ReportRequestError` unless the rules can run on files with these columns."""
+    try:
+        rules = parse_rules(rules_path.read_bytes(), rules_fmt)
+    except RulesError as exc:  # checked at upload; only a rules file from an older version lands here
+        raise ReportRequestError(f"the rules file is not valid: {exc}", exc.problems) from None
+    problems = rules.check_headers(input_columns, reference_columns)
+    if problems:
+        listed = "; ".join(p["message"] for p in problems[:5])
+        raise ReportRequestError(f"the rules do not fit the files: {listed}", problems)
+
+
+def check_inputs(storage: Storage, inputs: Inputs) -> None:
+    check_fit(storage.path_of(inputs.rules), inputs.rules.fmt, inputs.input.columns or [],
+              inputs.reference.columns if inputs.reference else None)
+
+
+class Reports:
+    def __init__(self, sessions: sessionmaker[Session], tasks: TaskStore, storage: Storage):
+        self.sessions = sessions
+        self.tasks = tasks
+        self.storage = storage
+
+    def request(self, user_id: str, inputs: Inputs, fmt: str = "csv", *, key: str | None = None,
+                schedule_id: str | None = None) -> str:
+        """Queue a report; returns its task_id. With `key` (a schedule's tick) asking twice queues once."""
+        check_inputs(self.storage, inputs)
+        task_id = key or uuid.uuid4().hex
+        job = ReportJob(task_id=task_id, user_id=user_id, input_id=inputs.input.id,
+                        reference_id=inputs.reference.id if inputs.reference else None, rules_id=inputs.rules.id,
+                        fmt=fmt, schedule_id=schedule_id, created_at=utcnow())
+        try:
+            with transaction(self.sessions) as session:
+                session.add(job)
+        except IntegrityError:
+            if key is None:
+                raise
+        payload = {"user_id": user_id, "input_id": job.input_id, "reference_id": job.reference_id,
+                   "rules_id": job.rules_id, "format": fmt, "schedule_id": schedule_id}
+        try:
+            self.tasks.submit(REPORT_KIND, task_id, payload)
+        except Exception:
+            if key is None:  # nothing half-written: no job without its task
+                with transaction(self.sessions) as session:
+                    session.execute(delete(ReportJob).where(ReportJob.task_id == task_id))
+            raise
+        return task_id
+
+    # --- reading ------------------------------------------------------------------------------------
+    def job(self, task_id: str, user_id: str | None = None) -> ReportJob | None:
+        with self.sessions() as session:
+            job = session.get(ReportJob, task_id)
+        return job if job is not None and (user_id is None or job.user_id == user_id) else None
+
+    def latest_finished(self, user_id: str) -> ReportJob | None:
+        """The user's most recently finished report whose task is `created` (ready to download)."""
+        with self.sessions() as session:
+            return session.scalar(
+                select(ReportJob).join(Task, (Task.instance == self.tasks.instance) & (Task.key == ReportJob.task_id))
+                .where(ReportJob.user_id == user_id, ReportJob.output_path.is_not(None),
+                       Task.status == TaskStatus.CREATED)
+                .order_by(ReportJob.finished_at.desc()).limit(1))
+
+    def list(self, user_id: str, limit: int = 100, schedule_id: str | None = None) -> list[ReportJob]:
+        query = select(ReportJob).where(ReportJob.user_id == user_id)
+        if schedule_id:
+            query = query.where(ReportJob.schedule_id == schedule_id)
+        with self.sessions() as session:
+            return list(session.scalars(query.order_by(ReportJob.created_at.desc()).limit(limit)))
+
+    def view(self, job: ReportJob, with_history: bool = True) -> dict:
+        task = self.tasks.find(job.task_id, with_history=with_history)
+        return report_view(job, task)
+
+    # --- the worker's side --------------------------------------------------------------------------------
+    def started(self, task_id: str) -> None:
+        self._update(task_id, started_at=utcnow(), progress=0.0, rows_done=0)
+
+    def progressed(self, task_id: str, fraction: float, rows_done: int) -> None:
+        self._update(task_id, progress=round(min(max(fraction, 0.0), 1.0), 4), rows_done=rows_done)
+
+    def finished(self, task_id: str, output_path: str, output_bytes: int, rows: int) -> None:
+        self._update(task_id, progress=1.0, rows_done=rows, output_path=output_path, output_bytes=output_bytes,
+                     finished_at=utcnow())
+
+    def prune_outputs(self, older_than_days: float) -> int:
+        """Delete report files finished longer ago than this; their jobs stay, without a download."""
+        cutoff = utcnow() - timedelta(days=older_than_days)
+        with self.sessions() as session:
+            old = list(session.execute(select(ReportJob.task_id, ReportJob.output_path).where(
+                ReportJob.output_path.is_not(None), ReportJob.finished_at < cutoff).limit(1000)))
+        for task_id, output_path in old:
+            (self.storage.root / output_path).unlink(missing_ok=True)
+            self._update(task_id, output_path=None)
+        return len(old)
+
+    def failed(self, task_id: str) -> None:
+        self._update(task_id, finished_at=utcnow())
+
+    def _update(self, task_id: str, **values) -> None:
+        with transaction(self.sessions) as session:
+            session.execute(update(ReportJob).where(ReportJob.task_id == task_id).values(**values))
+
+
+def report_view(job: ReportJob, task: TaskView | None) -> dict:
+    status = task.status if task else "unknown"
+    result = (task.result or {}) if task else {}
+    ready = status == TaskStatus.CREATED and job.output_path is not None
+    return {
+        "task_id": job.task_id,
+        "state": status,
+        "progress": {"fraction": job.progress, "rows_done": job.rows_done},
+        "rows": result.get("rows"),
+        "error_rows": result.get("error_rows"),
+        "errors_by_column": result.get("errors_by_column"),
+        "reason_code": task.reason_code if task else None,
+        "reason_text": task.reason_text if task else None,
+        "format": job.fmt,
+        "schedule_id": job.schedule_id,
+        "inputs": {"input": job.input_id, "reference": job.reference_id, "rules": job.rules_id},
+        "created_at": iso(job.created_at),
+        "started_at": iso(job.started_at),
+        "finished_at": iso(job.finished_at),
+        "output_bytes": job.output_bytes,
+        "download_url": f"/api/reports/{job.task_id}/download" if ready else None,
+        "history": [{"status": s, "at": iso(at), "detail": d} for s, at, d in (task.history if task else ())],
+    }
+
+
+def upload_view(upload: Upload) -> dict:
+    return {"id": upload.id, "kind": upload.kind, "name": upload.name, "version": upload.version,
+            "size": upload.size, "sha256": upload.sha256, "format": upload.fmt, "columns": upload.columns,
+            "uploaded_at": iso(upload.created_at)}
+

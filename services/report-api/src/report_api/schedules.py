@@ -1,0 +1,195 @@
+"""Cron schedules of reports, and the scheduler that fires them.
+
+Exactly once per tick, with any number of scheduler processes: a due schedule's report is queued under a
+key made from the schedule and the tick (`s-<id>-<tick>`), so queueing it twice queues it once; then
+`next_run_at` moves on with a compare-and-set, so only one process advances it. A crash in between
+re-fires the same key on the next pass: still one report.
+
+Missed ticks (the service was down): coalesced. The first pass after downtime queues one report for the
+latest missed tick and counts the others in `missed_ticks`; the schedule then continues from the next
+tick in the future. Times are UTC. Expressions have 5 fields (minute hour day month weekday) or 6, the
+sixth being seconds (`*/10 * * * * *`)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from datetime import datetime, timedelta
+
+from croniter import croniter
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub_runtime.db import transaction
+from hub_runtime.models import utcnow
+
+from .models import Schedule
+from .reports import Inputs, ReportRequestError, Reports, check_inputs
+from .storage import Storage
+
+log = logging.getLogger("report_api.scheduler")
+MAX_COALESCED = 100_000  # ticks counted when catching up; a `* * * * * *` schedule down for a day is 86 400
+
+
+class CronError(ValueError):
+    pass
+
+
+def parse_cron(expression: str) -> str:
+    """The expression normalised, or `CronError` saying what is wrong."""
+    expression = " ".join((expression or "").split())
+    fields = expression.split(" ") if expression else []
+    if len(fields) not in (5, 6):
+        raise CronError(f"a cron expression has 5 fields (minute hour day month weekday) or 6 (plus seconds); "
+                        f"got {len(fields)}")
+    if not croniter.is_valid(expression):
+        raise CronError(f"{expression!r} is not a valid cron expression")
+    try:
+        croniter(expression, datetime(2000, 1, 1)).get_next(datetime)
+    except (ValueError, KeyError, OverflowError) as exc:  # e.g. 30 February: valid fields, never fires
+        raise CronError(f"{expression!r} never fires: {exc}") from None
+    return expression
+
+
+def next_runs(expression: str, after: datetime, count: int = 5) -> list[datetime]:
+    it = croniter(expression, after)
+    return [it.get_next(datetime) for _ in range(count)]
+
+
+class Schedules:
+    def __init__(self, sessions: sessionmaker[Session], instance: str, reports: Reports, storage: Storage):
+        self.sessions = sessions
+        self.instance = instance
+        self.reports = reports
+        self.storage = storage
+
+    def create(self, user_id: str, name: str, cron: str, inputs: Inputs, fmt: str) -> Schedule:
+        expression = parse_cron(cron)
+        check_inputs(self.storage, inputs)
+        now = utcnow()
+        schedule = Schedule(id=uuid.uuid4().hex, instance=self.instance, user_id=user_id, name=name,
+                            cron=expression, input_id=inputs.input.id, rules_id=inputs.rules.id,
+                            reference_id=inputs.reference.id if inputs.reference else None, fmt=fmt,
+                            paused=False, next_run_at=next_runs(expression, now, 1)[0], runs=0, missed_ticks=0,
+                            created_at=now)
+        with transaction(self.sessions) as session:
+            session.add(schedule)
+        return schedule
+
+    def get(self, user_id: str, schedule_id: str) -> Schedule | None:
+        with self.sessions() as session:
+            schedule = session.get(Schedule, schedule_id)
+        return schedule if schedule is not None and schedule.user_id == user_id else None
+
+    def list(self, user_id: str) -> list[Schedule]:
+        with self.sessions() as session:
+            return list(session.scalars(select(Schedule).where(Schedule.user_id == user_id)
+                                        .order_by(Schedule.created_at)))
+
+    def set_paused(self, schedule: Schedule, paused: bool) -> Schedule:
+        values: dict = {"paused": paused}
+        if not paused:  # resuming does not fire the ticks that passed while paused
+            values["next_run_at"] = next_runs(schedule.cron, utcnow(), 1)[0]
+        with transaction(self.sessions) as session:
+            session.execute(update(Schedule).where(Schedule.id == schedule.id).values(**values))
+            return session.get(Schedule, schedule.id, populate_existing=True)
+
+    def delete(self, schedule: Schedule) -> None:
+        """The schedule goes; the reports it made stay."""
+        with transaction(self.sessions) as session:
+            session.execute(delete(Schedule).where(Schedule.id == schedule.id))
+
+    # --- firing -------------------------------------------------------------------------------------------
+    def fire_due(self, now: datetime | None = None) -> int:
+        """Queue the report of every due schedule; returns how many were queued."""
+        now = now or utcnow()
+        with self.sessions() as session:
+            due = list(session.scalars(select(Schedule).where(
+                Schedule.instance == self.instance, Schedule.paused.is_(False), Schedule.next_run_at <= now)
+                .order_by(Schedule.next_run_at).limit(100)))
+        fired = 0
+        for schedule in due:
+            try:
+                fired += self._fire(schedule, now)
+            except Exception:
+                log.exception("schedule %s could not fire", schedule.id)
+        return fired
+
+    def _fire(self, schedule: Schedule, now: datetime) -> int:
+        tick, missed, following = _latest_due(schedule.cron, schedule.next_run_at, now)
+        key = f"s-{schedule.id}-{tick:%Y%m%dT%H%M%S}"
+        inputs = self._inputs(schedule)
+        task_id, detail = None, None
+        try:
+            task_id = self.reports.request(schedule.user_id, inputs, schedule.fmt, key=key, schedule_id=schedule.id)
+        except ReportRequestError as exc:  # e.g. an input was deleted: skip the tick, say why
+            detail = exc.message
+        with transaction(self.sessions) as session:
+            advanced = session.execute(
+                update(Schedule).where(Schedule.id == schedule.id, Schedule.next_run_at == schedule.next_run_at)
+                .values(next_run_at=following, last_run_at=tick, last_task_id=task_id or schedule.last_task_id,
+                        runs=Schedule.runs + (1 if task_id else 0),
+                        missed_ticks=Schedule.missed_ticks + missed, detail=detail)).rowcount
+        if advanced:
+            log.info("schedule fired", extra={"schedule": schedule.id, "tick": tick.isoformat(), "task_id": task_id,
+                                              "missed": missed})
+        return 1 if advanced and task_id else 0
+
+    def _inputs(self, schedule: Schedule) -> Inputs:
+        def get(upload_id):
+            return self.storage.get(schedule.user_id, upload_id) if upload_id else None
+
+        inputs = Inputs(get(schedule.input_id), get(schedule.reference_id), get(schedule.rules_id))
+        if inputs.input is None or inputs.rules is None:
+            raise ReportRequestError("the schedule's input or rules file no longer exists")
+        return inputs
+
+
+def _latest_due(expression: str, first_due: datetime, now: datetime) -> tuple[datetime, int, datetime]:
+    """(the latest tick at or before `now`, how many earlier ticks it coalesces, the next tick after now)."""
+    it = croniter(expression, first_due - timedelta(microseconds=1))
+    tick = it.get_next(datetime)
+    missed = 0
+    following = it.get_next(datetime)
+    while following <= now and missed < MAX_COALESCED:
+        tick, following = following, it.get_next(datetime)
+        missed += 1
+    if following <= now:  # gave up counting: jump straight to the future
+        following = croniter(expression, now).get_next(datetime)
+    return tick, missed, following
+
+
+class SchedulerThread:
+    """Beside a report worker: fires due schedules every few seconds, and once an hour deletes report files
+    older than the retention."""
+
+    def __init__(self, schedules: Schedules, poll_seconds: float, on_fired=None, retention_days: float = 30.0):
+        self.schedules = schedules
+        self.poll_seconds = poll_seconds
+        self.on_fired = on_fired  # e.g. wake the outbox relay
+        self.retention_days = retention_days
+        self._next_prune = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if self.schedules.fire_due() and self.on_fired is not None:
+                    self.on_fired()
+                if time.monotonic() >= self._next_prune:
+                    self._next_prune = time.monotonic() + 3600
+                    if pruned := self.schedules.reports.prune_outputs(self.retention_days):
+                        log.info("deleted %d report files older than %s days", pruned, self.retention_days)
+            except Exception:
+                log.exception("scheduler pass failed")
+            self._stop.wait(self.poll_seconds)

@@ -1,0 +1,1 @@
+"""HTTP entrypoints of report-api: blueprints over the service modules."""

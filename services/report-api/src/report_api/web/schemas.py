@@ -1,0 +1,161 @@
+"""Request and answer models of report-api's HTTP API (they also make its OpenAPI document)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+EMAIL = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
+
+
+class Register(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    email: str = Field(max_length=320, pattern=EMAIL)
+    name: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=8, max_length=1024, description="at least 8 characters")
+    phone_number: str | None = Field(None, max_length=40, pattern=r"^\+?[0-9 ()-]{3,40}$")
+
+
+class Login(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=1024)
+
+
+class Refresh(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refresh: str = Field(min_length=1, max_length=4096)
+
+
+class UserOut(BaseModel):
+    id: str
+    email: str
+    name: str
+    phone_number: str | None = None
+
+
+class TokensOut(BaseModel):
+    user: UserOut
+    access: str
+    refresh: str
+
+
+class RefreshedOut(BaseModel):
+    access: str
+    refresh: str
+
+
+class Message(BaseModel):
+    message: str
+
+
+class UploadOut(BaseModel):
+    id: str
+    kind: str
+    name: str
+    version: int
+    size: int
+    sha256: str
+    format: str
+    columns: list[str] | None
+    uploaded_at: str
+
+
+class UploadedOut(BaseModel):
+    message: str
+    uploads: list[UploadOut]
+
+
+class UploadList(BaseModel):
+    uploads: list[UploadOut]
+
+
+class UploadQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str | None = Field(None, pattern="^(rules|input|reference)$")
+
+
+class GenerateJson(BaseModel):
+    """Generate from stored uploads (by id); any id left out means the latest upload of that kind."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input_id: str | None = Field(None, max_length=32)
+    reference_id: str | None = Field(None, max_length=32)
+    rules_id: str | None = Field(None, max_length=32)
+    format: str = Field("csv", pattern="^(csv|xlsx)$")
+    no_reference: bool = Field(False, description="run without a reference file even if one was uploaded")
+
+
+class GenerateOut(BaseModel):
+    task_id: str
+    state: str
+    status_url: str
+
+
+class Progress(BaseModel):
+    fraction: float
+    rows_done: int
+
+
+class HistoryEntry(BaseModel):
+    status: str
+    at: str | None
+    detail: str | None
+
+
+class ReportOut(BaseModel):
+    task_id: str
+    state: str = Field(description="placed, processing, created (ready), error or cancelled")
+    progress: Progress
+    rows: int | None
+    error_rows: int | None
+    errors_by_column: dict[str, int] | None
+    reason_code: str | None
+    reason_text: str | None
+    format: str
+    schedule_id: str | None
+    inputs: dict[str, str | None]
+    created_at: str | None
+    started_at: str | None
+    finished_at: str | None
+    output_bytes: int | None
+    download_url: str | None
+    history: list[HistoryEntry]
+
+
+class ReportList(BaseModel):
+    reports: list[ReportOut]
+
+
+class ScheduleJson(GenerateJson):
+    cron: str = Field(max_length=120, description="5 fields (minute hour day month weekday), or 6 with seconds last")
+    name: str = Field("scheduled report", min_length=1, max_length=200)
+
+
+class ScheduleOut(BaseModel):
+    id: str
+    name: str
+    cron: str
+    paused: bool
+    format: str
+    inputs: dict[str, str | None]
+    next_run_at: str | None
+    next_runs: list[str]
+    last_run_at: str | None
+    last_task_id: str | None
+    runs: int
+    missed_ticks: int
+    detail: str | None
+    created_at: str | None
+
+
+class ScheduleCreated(ScheduleOut):
+    message: str
+
+
+class ScheduleList(BaseModel):
+    schedules: list[ScheduleOut]

@@ -1,0 +1,89 @@
+"""Uploads: checked before they are kept, versioned, size-limited, private to their user."""
+
+from __future__ import annotations
+
+
+def staging_files(app) -> list:
+    return list(app.config["STORAGE"].staging.iterdir())
+
+
+def test_a_rules_file_is_kept_as_a_new_version_each_time(user, sample):
+    first = user.upload("/api/upload-rules/", {"file": ("rules.json", sample.rules)})
+    assert first.status_code == 201, first.json
+    assert first.json["message"] == "Rules file uploaded and saved as rules.json (version 1)"
+    second = user.upload("/api/upload-rules/", {"file": ("rules.json", sample.rules.replace("total", "sum"))})
+    assert second.json["uploads"][0]["version"] == 2
+    listed = user.get("/api/uploads/?kind=rules").json["uploads"]
+    assert [u["version"] for u in listed] == [2, 1]
+    assert listed[0]["sha256"] != listed[1]["sha256"]
+
+
+def test_yaml_rules_are_accepted(user):
+    answer = user.upload("/api/upload-rules/", {"file": ("rules.yaml", "total: qty * price\nname: upper(last)\n")})
+    assert answer.status_code == 201 and answer.json["uploads"][0]["format"] == "yaml"
+
+
+def test_bad_rules_are_refused_naming_the_rule(app, user):
+    answer = user.upload("/api/upload-rules/", {"file": ("rules.json", '{"ok": "qty", "bad": "frobnicate(qty)"}')})
+    assert answer.status_code == 400 and answer.json["error"]["code"] == "invalid_rules"
+    assert "frobnicate" in answer.json["error"]["message"]
+    assert any(key.startswith("bad") for key in answer.json["error"]["fields"])
+    syntax = user.upload("/api/upload-rules/", {"file": ("rules.json", '{"x": "qty +* 2"}')})
+    assert syntax.status_code == 400 and "x" in str(syntax.json["error"]["fields"])
+    not_a_map = user.upload("/api/upload-rules/", {"file": ("rules.json", '["qty"]')})
+    assert not_a_map.status_code == 400
+    assert user.get("/api/uploads/").json["uploads"] == [] and staging_files(app) == []
+
+
+def test_empty_and_oversized_rules_files(app, user):
+    assert user.upload("/api/upload-rules/", {"file": ("rules.json", "")}).json["error"]["code"] == "empty_file"
+    big = '{"x": "' + "qty + " * 1000 + 'qty"}'  # over max_rules_bytes=4096
+    answer = user.upload("/api/upload-rules/", {"file": ("rules.json", big)})
+    assert answer.status_code == 413 and answer.json["error"]["code"] == "rules_too_large"
+    assert user.get("/api/uploads/").json["uploads"] == [] and staging_files(app) == []
+
+
+def test_csv_uploads_record_their_header(user, sample):
+    answer = user.upload("/api/upload-files/", {"input": ("input.csv", sample.input),
+                                                "reference": ("reference.csv", sample.reference)})
+    assert answer.status_code == 201, answer.json
+    assert answer.json["message"] == "Input and reference files uploaded successfully."
+    by_kind = {u["kind"]: u for u in answer.json["uploads"]}
+    assert by_kind["input"]["columns"] == ["id", "first", "last", "qty", "price", "code"]
+    assert by_kind["reference"]["columns"] == ["code", "region", "rate"]
+
+
+def test_bad_csv_files_are_refused_and_nothing_is_kept(app, user):
+    for content in ("", "\n\n", "a,b,a\n1,2,3\n", "a,b\n1,2\n1,2,3,4\n", b"a,b\n\xff\xfe,1\n"):
+        answer = user.upload("/api/upload-files/", {"input": ("input.csv", "id,x\n1,2\n"),
+                                                    "reference": ("reference.csv", content)})
+        assert answer.status_code == 400, (content, answer.json)
+        assert answer.json["error"]["code"] in ("invalid_csv",)
+    assert user.get("/api/uploads/").json["uploads"] == [] and staging_files(app) == []
+
+
+def test_an_oversized_request_is_413_and_leaves_nothing(app, user):
+    big = "id,x\n" + "1,2\n" * 20000  # 80 kB over max_upload_bytes=64 kB
+    answer = user.upload("/api/upload-files/", {"input": ("input.csv", big)})
+    assert answer.status_code == 413 and answer.json["error"]["code"] == "upload_too_large"
+    assert user.get("/api/uploads/").json["uploads"] == [] and staging_files(app) == []
+
+
+def test_missing_or_unexpected_fields(user, sample):
+    assert user.upload("/api/upload-files/", {}).json["error"]["code"] == "no_file"
+    answer = user.upload("/api/upload-files/", {"inptu": ("input.csv", sample.input)})
+    assert answer.status_code == 400 and answer.json["error"]["code"] == "unknown_field"
+
+
+def test_file_names_cannot_escape_the_storage_folder(app, user, sample):
+    answer = user.upload("/api/upload-files/", {"input": ("../../etc/passwd.csv", sample.input)})
+    assert answer.json["uploads"][0]["name"] == "passwd.csv"
+    storage = app.config["STORAGE"]
+    recorded = storage.list(user.tokens["user"]["id"])[0]
+    assert storage.path_of(recorded).resolve().is_relative_to(storage.root.resolve())
+
+
+def test_users_see_only_their_own_uploads(user, other_user, sample):
+    user.upload("/api/upload-files/", {"input": ("input.csv", sample.input)})
+    assert len(user.get("/api/uploads/").json["uploads"]) == 1
+    assert other_user.get("/api/uploads/").json["uploads"] == []
