@@ -389,8 +389,9 @@ def _json_events(path: Path, messages: tuple[str, ...]) -> dict[tuple[str, str],
             entry = json.loads(line)
         except ValueError:
             continue
-        key = (entry.get("uniqueid"), entry.get("msg"))
-        if key[1] in messages and key not in events:
+        msg = entry.get("msg") or ""  # the API says "POST /create 200: order accepted" on its access line
+        key = (entry.get("uniqueid"), next((m for m in messages if msg == m or msg.endswith(": " + m)), None))
+        if key[1] is not None and key not in events:
             events[key] = datetime.fromisoformat(entry["ts"]).timestamp()
     return events
 

@@ -6,9 +6,12 @@ system's design (Flask + persist-queue, `bench/baseline_persistqueue_app.py`) ru
 
 Figures (see bench/README.md): intake throughput (closed loop), latency at a fixed 200 orders/s (open
 loop), end-to-end orders/s into the demo ERP, idle resident memory. The load comes from `bench/loadgen.py`
-in its own process. The hub's production configuration (PostgreSQL + RabbitMQ) is the headline; the
-embedded defaults (SQLite + embedded queue) are measured for intake as well. Everything runs in its own
-PostgreSQL database, queue prefix and temporary directory, all removed at the end.
+in its own process. The headline is the hub as deployed by default on PostgreSQL + RabbitMQ (erp-api's
+default process count: 2 on PostgreSQL, see `erp_api.cli.default_workers`) against the baseline as the
+old system ran (one process: persist-queue is a one-process queue); the hub with one process is measured
+and printed beside it, and the embedded defaults (SQLite + embedded queue) for intake as well.
+`--workers N` runs hub and baseline with N processes each instead. Everything runs in its own PostgreSQL
+database, queue prefix and temporary directory, all removed at the end.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from pathlib import Path
 import requests
 from _common import delete_queues, group_cpu_seconds, progress, reset_erp, run
 
+from erp_api.cli import default_workers
 from hub_runtime.runtime import slugify
 from hub_runtime.testing.processes import ServiceProcess
 from hub_runtime.testing.services import (
@@ -44,8 +48,12 @@ INTAKE_WORKSHOP = "Bench Intake"
 E2E_WORKSHOP = "Bench E2E"
 E2E_WORKSHEETS = "560-569"
 
-PROD, EMBEDDED, BASE = "hub (PG+RabbitMQ)", "hub (embedded)", "baseline (persist-queue)"
-PROD2 = "hub PG+RMQ 2 procs"
+EMBEDDED, BASE = "hub (embedded)", "baseline (persist-queue)"
+PROD1 = "hub PG+RMQ 1 proc"
+
+
+def prod_label(workers: int) -> str:
+    return f"hub PG+RMQ {workers} proc{'s' if workers > 1 else ''}"
 
 
 class Bench:
@@ -61,6 +69,10 @@ class Bench:
         self.used_queues: set[str] = set()
         self.notes: list[str] = []
         self.failed = False
+        # processes: the hub as deployed (erp-api's default) unless --workers says; the baseline one process
+        self.hub_workers = {"prod": args.workers or default_workers("postgresql://"),
+                            "embedded": args.workers or default_workers("sqlite://")}
+        self.base_workers = args.workers or 1
 
     # --- processes ----------------------------------------------------------------------------------
     def start(self, name: str, argv: list[str], env: dict[str, str], ready_url: str) -> ServiceProcess:
@@ -90,20 +102,22 @@ class Bench:
         return env
 
     def start_hub_api(self, config: str, workshop: str, workers: int | None = None) -> tuple[ServiceProcess, str]:
+        """erp-api with `workers` processes; None: as deployed (erp-api's default, or --workers)."""
         port = free_port()
-        workers = workers or self.args.workers
         if config == "prod":
             self.used_queues.add(slugify(workshop))
-        argv = ["erp-api", str(port), workshop, "--workers", str(workers), "--threads", str(self.args.threads)]
+        argv = ["erp-api", str(port), workshop, "--threads", str(self.args.threads)]
+        if workers is not None or self.args.workers:
+            argv += ["--workers", str(workers or self.args.workers)]
         url = f"http://127.0.0.1:{port}"
-        name = f"erp-api-{config}-{slugify(workshop)}" + (f"-w{workers}" if workers != self.args.workers else "")
+        name = f"erp-api-{config}-{slugify(workshop)}" + (f"-w{workers}" if workers else "")
         return self.start(name, argv, self.hub_env(config), url + "/alive"), url
 
     def start_baseline(self, with_consumer: bool) -> tuple[ServiceProcess, str]:
         port = free_port()
         argv = ["python", str(HERE / "baseline_persistqueue_app.py"), str(port),
                 "--queue-dir", str(self.tmp / f"persistqueue-{uuid.uuid4().hex[:6]}"),
-                "--workers", str(self.args.workers), "--threads", str(self.args.threads)]
+                "--workers", str(self.base_workers), "--threads", str(self.args.threads)]
         if with_consumer:
             argv += ["--erp-url", self.erp_url]
         url = f"http://127.0.0.1:{port}"
@@ -123,16 +137,28 @@ class Bench:
 
     def intake(self, process: ServiceProcess, url: str, workshop: str, tag: str, metrics: bool = False,
                outbox_db: bool = False, open_loop: bool = True) -> dict:
-        """`metrics`: the relay's rate from the API's /metrics (one process only); `outbox_db`: whether the
-        outbox drained, read from the database (any number of processes)."""
+        """`metrics`: the relay's rate from the API's /metrics (one process only); `outbox_db`: the relay's
+        rate and whether the outbox drained, read from the database (any number of processes)."""
         a = self.args
+        result: dict = {"rss_fresh": self.fresh_rss(process, url, workshop)}
         published_before = outbox_published(url) if metrics else None
+        rows_before = outbox_rows(self.database_url) if outbox_db else 0
         cpu_before = group_cpu_seconds(process.pid)
         load_started = time.perf_counter()
         closed = self.loadgen(url, workshop, f"{tag}-c", mode="closed", concurrency=a.concurrency,
                               duration=a.duration, warmup=a.warmup, procs=a.procs)
-        result = {"closed": closed}
-        if metrics:
+        result["closed"] = closed
+        if outbox_db:
+            # published meanwhile = rows there before + rows the load added - rows still there
+            published_during = rows_before + closed["total_ok"] - outbox_rows(self.database_url)
+            result["relay_rate"] = published_during / (time.perf_counter() - load_started)
+            started = time.perf_counter()
+            deadline = started + a.relay_drain_timeout
+            while time.perf_counter() < deadline and outbox_rows(self.database_url):
+                time.sleep(0.25)
+            result["relay_backlog_s"] = time.perf_counter() - started
+            result["relay_drained"] = not outbox_rows(self.database_url)
+        elif metrics:
             # The relay publishes from the same process while the load runs; let it catch up before the
             # latency run, so that figure is not measured while a backlog drains.
             accepted_total = outbox_published_target(url)
@@ -144,13 +170,6 @@ class Bench:
                 time.sleep(0.25)
             result["relay_backlog_s"] = time.perf_counter() - started
             result["relay_drained"] = outbox_published(url) >= accepted_total
-        elif outbox_db:
-            started = time.perf_counter()
-            deadline = started + a.relay_drain_timeout
-            while time.perf_counter() < deadline and outbox_rows(self.database_url):
-                time.sleep(0.25)
-            result["relay_backlog_s"] = time.perf_counter() - started
-            result["relay_drained"] = not outbox_rows(self.database_url)
         # CPU of the API's process group for the closed-loop run (and the relay catching up after it)
         result["cpu_ms_per_order"] = (group_cpu_seconds(process.pid) - cpu_before) * 1000 / max(1, closed["total_ok"])
         if not open_loop:
@@ -158,6 +177,12 @@ class Bench:
         result["open"] = self.loadgen(url, workshop, f"{tag}-o", mode="open", rate=a.rate,
                                       concurrency=a.open_connections, duration=a.duration, warmup=a.warmup)
         return result
+
+    def fresh_rss(self, process: ServiceProcess, url: str, workshop: str) -> int:
+        """VmRSS of a just-started API's process group after one order and a rest (KiB)."""
+        self.loadgen(url, workshop, "fresh", mode="closed", concurrency=1, count=1)
+        time.sleep(self.args.idle_seconds)
+        return group_rss_kib(process.pid)
 
     def e2e(self, api_url: str, workshop: str, tag: str, hub: bool) -> dict:
         """Post N orders over worksheets 560-569 and time until the demo ERP holds N new lines."""
@@ -206,7 +231,8 @@ class Bench:
     # --- the run ------------------------------------------------------------------------------------
     def run(self) -> dict:
         a = self.args
-        results: dict[str, dict] = {PROD: {}, PROD2: {}, EMBEDDED: {}, BASE: {}}
+        prod = prod_label(self.hub_workers["prod"])
+        results: dict = {prod: {}, PROD1: {}, EMBEDDED: {}, BASE: {}}
         production = reachable(POSTGRES_ADMIN_URL, 5432) and reachable(RABBITMQ_URL, 5672)
         if not production:
             self.notes.append("PostgreSQL or RabbitMQ not reachable: the production configuration was skipped")
@@ -217,21 +243,20 @@ class Bench:
         self.start("demo-erp", ["demo-erp", "--port", str(erp_port)], {}, self.erp_url + "/health")
 
         headline = "prod" if production else "embedded"
-        hub_key = PROD if production else EMBEDDED
+        hub_key = prod if production else EMBEDDED
 
-        # 1 + 2: intake, hub (headline configuration) then baseline
+        # 1 + 2: intake, hub as deployed (headline configuration), the hub with one process, the baseline
         progress(f"intake: {hub_key}")
         api, url = self.start_hub_api(headline, INTAKE_WORKSHOP)
-        results[hub_key]["intake"] = self.intake(api, url, INTAKE_WORKSHOP, "hub", metrics=True)
+        results[hub_key]["intake"] = self.intake(api, url, INTAKE_WORKSHOP, "hub", metrics=not production,
+                                                 outbox_db=production)
         self.stop(api)
 
-        # 1b: the hub with two gunicorn worker processes (both cores); its relays share the outbox rows
-        # (SKIP LOCKED). The baseline cannot follow: persist-queue is a one-process queue.
-        if production and a.workers == 1 and not a.skip_two_workers:
-            progress(f"intake: {PROD2}")
-            api, url = self.start_hub_api("prod", INTAKE_WORKSHOP + " Two", workers=2)
-            results[PROD2]["intake"] = self.intake(api, url, INTAKE_WORKSHOP + " Two", "hub2", outbox_db=True,
-                                                   open_loop=False)
+        # 1b: the hub with one gunicorn worker process, as the baseline runs (when that is not the headline)
+        if production and self.hub_workers["prod"] > 1 and not a.skip_one_proc:
+            progress(f"intake: {PROD1}")
+            api, url = self.start_hub_api("prod", INTAKE_WORKSHOP + " One", workers=1)
+            results[PROD1]["intake"] = self.intake(api, url, INTAKE_WORKSHOP + " One", "hub1", outbox_db=True)
             self.stop(api)
 
         progress(f"intake: {BASE}")
@@ -268,6 +293,7 @@ class Bench:
             results[EMBEDDED]["intake"] = self.intake(api, url, INTAKE_WORKSHOP, "emb", metrics=True)
             self.stop(api)
         results["_hub_key"] = hub_key
+        results["_workers"] = {"hub": self.hub_workers[headline], "base": self.base_workers}
         return results
 
     def wait_worker(self, api_url: str, timeout: float = 30) -> None:
@@ -363,7 +389,8 @@ def _mib(kib) -> str:
 
 def report(results: dict, args: argparse.Namespace, notes: list[str]) -> str:
     hub_key = results["_hub_key"]
-    columns = [k for k in (PROD, PROD2, EMBEDDED, BASE) if results[k]]
+    workers = results["_workers"]
+    columns = [hub_key] + [k for k in (PROD1, EMBEDDED, BASE) if k != hub_key and results[k]]
     rows: list[tuple[str, list[str]]] = []
 
     def row(label: str, fn) -> None:
@@ -386,6 +413,7 @@ def report(results: dict, args: argparse.Namespace, notes: list[str]) -> str:
     row("    relay backlog drained after [s]",
         lambda r: (_num(r["intake"]["relay_backlog_s"]) + ("" if r["intake"]["relay_drained"] else " (not yet)"))
         if "relay_backlog_s" in r["intake"] else "n/a")
+    row("    API RSS, fresh, after one order [MiB]", lambda r: _mib(r["intake"]["rss_fresh"]))
     row(f"2 open loop {args.rate:g}/s: p50 / p99 [ms]",
         lambda r: f"{_num(r['intake'][o]['p50_ms'])} / {_num(r['intake'][o]['p99_ms'])}")
     row("    max [ms]; achieved [ok/s]; late starts",
@@ -401,14 +429,20 @@ def report(results: dict, args: argparse.Namespace, notes: list[str]) -> str:
         if "sampled_statuses" in r["e2e"] else "n/a")
     row("4 idle RSS api + worker [MiB]", lambda r: _mib(r["rss_idle"]))
     row("    of which api / worker [MiB]",
-        lambda r: f"{_mib(r['rss_parts'][0])} / {_mib(r['rss_parts'][1])}" if "rss_parts" in r else "one process")
+        lambda r: f"{_mib(r['rss_parts'][0])} / {_mib(r['rss_parts'][1])}" if "rss_parts" in r
+        else "one process" if "rss_idle" in r else "-")
     row("    RSS after the e2e run [MiB]", lambda r: _mib(r["rss_after"]))
 
     label_width = max(len(label) for label, _ in rows) + 2
     widths = [max(len(k), *(len(cells[i]) for _, cells in rows)) + 2 for i, k in enumerate(columns)]
+    procs = lambda n: f"{n} process{'es' if n > 1 else ''}"  # noqa: E731
     lines = [
         f"erp_intake on {os.cpu_count()} CPUs; hub and baseline both served by gunicorn gthread, "
-        f"{args.workers} worker x {args.threads} threads, no access log",
+        f"{args.threads} threads per process, no gunicorn access log (the hub writes its own JSON line per request)",
+        f"compared (headline): the hub as deployed, {procs(workers['hub'])} "
+        f"({'--workers' if args.workers else 'erp-api default'}), with the baseline as the old system ran, "
+        f"{procs(workers['base'])}" + ("" if args.workers else "; persist-queue is a one-process queue")
+        + (f". Also printed: {PROD1}" if results[PROD1] else ""),
         f"load: bench/loadgen.py in its own process ({args.procs} proc), http.client keep-alive, "
         f"a fresh uniqueid per order; {args.warmup:g} s warm-up + {args.duration:g} s measured per run",
         "baseline: Flask + persist-queue (file Queue) endpoint, consumer thread posting lines to the demo ERP",
@@ -429,20 +463,24 @@ def report(results: dict, args: argparse.Namespace, notes: list[str]) -> str:
     hub, base = results[hub_key], results[BASE]
     hub_rate, base_rate = hub["intake"]["closed"]["rate"], base["intake"]["closed"]["rate"]
     ratio = hub_rate / base_rate if base_rate else float("nan")
-    two = ""
-    if results[PROD2]:
-        rate2 = results[PROD2]["intake"]["closed"]["rate"]
-        two = f"; hub 2 procs {rate2:.1f}/s = {rate2 / base_rate if base_rate else float('nan'):.2f}x"
-        lines.append(f"note: {PROD2}: erp-api with --workers 2 (two processes, both cores; their outbox relays "
-                     f"claim rows with SKIP LOCKED), closed loop only: {rate2:.1f}/s, "
-                     f"{rate2 / base_rate if base_rate else float('nan'):.2f}x the baseline. The baseline is "
-                     "measured with one process only: persist-queue is a one-process queue (with --workers 2 "
-                     "it would be two unrelated queues). The headline ratio compares one process with one.")
+    hub_procs, base_procs = f"{workers['hub']} proc{'s' if workers['hub'] > 1 else ''}", f"{workers['base']} proc"
+    if workers["base"] > 1:
+        base_procs += "s"
+    one = ""
+    if results[PROD1]:
+        rate1 = results[PROD1]["intake"]["closed"]["rate"]
+        one = f"; hub 1 proc {rate1:.1f}/s = {rate1 / base_rate if base_rate else float('nan'):.2f}x"
+        lines.append(f"note: the headline ratio compares the hub as deployed ({hub_procs}: erp-api's default on "
+                     "PostgreSQL, whose outbox relays claim rows with SKIP LOCKED) with the baseline in one process "
+                     "(persist-queue is a one-process queue: with --workers 2 it would be two unrelated queues). "
+                     f"Process for process, {PROD1} takes {rate1:.1f}/s = "
+                     f"{rate1 / base_rate if base_rate else float('nan'):.2f}x the baseline. Each extra API process "
+                     "costs memory: see the API RSS row (and the idle RSS of the deployed pair)")
     lines.append(
-        f"erp_intake: ratio {ratio:.2f} (hub {hub_rate:.1f}/s vs persist-queue baseline {base_rate:.1f}/s; "
-        f"p99@{args.rate:g}/s {hub['intake']['open']['p99_ms']:.1f} ms; "
+        f"erp_intake: ratio {ratio:.2f} (hub {hub_procs} {hub_rate:.1f}/s vs persist-queue baseline {base_procs} "
+        f"{base_rate:.1f}/s; p99@{args.rate:g}/s {hub['intake']['open']['p99_ms']:.1f} ms; "
         f"e2e {hub['e2e']['rate']:.1f}/s vs {base['e2e']['rate']:.1f}/s; "
-        f"idle rss api+worker {hub['rss_idle'] / 1024:.1f} MiB{two})"
+        f"idle rss api+worker {hub['rss_idle'] / 1024:.1f} MiB{one})"
     )
     return "\n".join(lines)
 
@@ -460,11 +498,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--relay-drain-timeout", type=float, default=20.0,
                         help="how long to let the outbox relay catch up before the latency run")
     parser.add_argument("--idle-seconds", type=float, default=1.0, help="settle time before reading RSS")
-    parser.add_argument("--workers", type=int, default=1, help="gunicorn workers (hub and baseline)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="gunicorn worker processes of hub and baseline alike (default: the hub as deployed, "
+                             "i.e. erp-api's default, 2 on PostgreSQL; the baseline 1)")
     parser.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker (hub and baseline)")
     parser.add_argument("--skip-embedded", action="store_true", help="do not measure the embedded defaults")
-    parser.add_argument("--skip-two-workers", action="store_true",
-                        help="do not measure the hub with 2 gunicorn workers (only measured when --workers is 1)")
+    parser.add_argument("--skip-one-proc", action="store_true",
+                        help="do not measure the hub with 1 process beside the headline (measured when the "
+                             "headline hub runs more than one)")
     parser.add_argument("--keep-logs", action="store_true", help="keep the temporary directory with the logs")
     parser.add_argument("--quick", action="store_true", help="smoke run: 3 s runs, 60 orders end to end")
     args = parser.parse_args(argv)

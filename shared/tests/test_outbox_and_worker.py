@@ -5,10 +5,11 @@ import threading
 import time
 
 import pytest
+from sqlalchemy import delete
 
 from hub_runtime.broker.base import BrokerUnavailable
 from hub_runtime.models import OutboxMessage
-from hub_runtime.outbox import OutboxRelay
+from hub_runtime.outbox import _READ, OutboxRelay
 from hub_runtime.worker import PermanentError, TransientError, Worker
 
 
@@ -65,6 +66,26 @@ def test_relay_keeps_unpublished_rows_when_the_broker_fails(runtime):
         assert len(rows) == 2 and rows[0].attempts == 1 and rows[0].last_error == "down"
     assert relay_of(runtime).publish_pending() == 2
     assert runtime.broker.depth(runtime.queue) == 3
+
+
+def test_sqlite_relay_never_deletes_a_row_whose_id_was_reused(runtime):
+    """Two relays on SQLite (two API processes) read the same rows; SQLite gives a new row the id of the
+    highest row deleted meanwhile, which the slower relay must not delete unpublished."""
+    if runtime.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL claims rows with SKIP LOCKED, and its ids are never reused")
+    runtime.tasks.submit("erp_order", "first", {})
+    relay = relay_of(runtime)
+    with runtime.engine.connect() as conn:
+        rows = conn.execute(_READ, {"limit": 10}).all()  # this relay read the row ...
+    with runtime.engine.begin() as conn:
+        conn.execute(delete(OutboxMessage))  # ... another one published and deleted it meanwhile
+    second = runtime.tasks.submit("erp_order", "second", {}).task
+    with runtime.sessions() as session:
+        assert session.query(OutboxMessage.id).scalar() == rows[0].id  # the new order's row got its id
+    with runtime.engine.begin() as conn:
+        relay._publish_rows(conn, rows)
+    with runtime.sessions() as session:
+        assert [m.message_id for m in session.query(OutboxMessage)] == [second.id]
 
 
 def test_worker_completes_a_task_and_forgets_its_secret(runtime):

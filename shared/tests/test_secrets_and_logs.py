@@ -62,3 +62,16 @@ def test_artifact_store_writes_lists_serves_and_prunes(tmp_path):
     os.utime(tmp_path / "task1", (old, old))
     assert store.prune(3600) == 1
     assert store.list("task1") == [] and len(store.list("task2")) == 1
+
+
+def test_json_log_timestamp_is_utc_milliseconds_and_extras_keep_their_types():
+    from datetime import UTC, datetime
+
+    record = logging.LogRecord("t", logging.INFO, __file__, 1, "plain", (), None)
+    record.status, record.ms, record.flag, record.nothing = 200, 1.5, True, None
+    line = json.loads(JsonFormatter().format(record))
+    written = datetime.fromisoformat(line["ts"])
+    assert written.utcoffset().total_seconds() == 0
+    assert abs((written - datetime.fromtimestamp(record.created, UTC)).total_seconds()) < 0.002  # ms, truncated
+    assert line["ts"].endswith("+00:00") and len(line["ts"]) == len("2024-01-01T00:00:00.000+00:00")
+    assert (line["status"], line["ms"], line["flag"], line["nothing"]) == (200, 1.5, True, None)

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from hub_runtime.models import OutboxMessage, Task
 
 
@@ -143,3 +145,30 @@ def test_concurrent_posts_of_one_uniqueid_store_one_order(app, api_token, order)
     winner = json.loads(stored.payload) if isinstance(stored.payload, str) else stored.payload
     conflicts = sum(a.status_code == 409 for a in answers[:8])
     assert conflicts == (6 if winner["product_amount"] == "7" else 2)
+
+
+def test_one_log_line_per_accepted_order_with_uniqueid_and_no_secret(client, order, caplog):
+    from hub_runtime.jsonlog import JsonFormatter
+
+    caplog.set_level("INFO")
+    assert client.post("/create", json=order).status_code == 200
+    assert client.post("/create", json=order).status_code == 200  # the duplicate
+    lines = [json.loads(JsonFormatter().format(r)) for r in caplog.records]
+    about = [line for line in lines if line.get("uniqueid") == "oilmat-0001"]
+    assert [line["msg"] for line in about] == ["POST /create 200: order accepted",
+                                               "POST /create 200: duplicate order; answered with the existing one"]
+    assert about[0]["worksheet"] == "558" and about[0]["amount"] == "5" and about[0]["status"] == 200
+    assert about[0]["request_id"] and "ms" in about[0]
+    assert "gygag" not in json.dumps(lines)
+
+
+def test_default_worker_processes():
+    from erp_api.cli import default_workers
+
+    assert default_workers("sqlite:///var/hub.db", {}) == 1
+    assert default_workers("postgresql://postgres@127.0.0.1/hub", {}) in (1, 2)  # 2 unless one core
+    assert default_workers("postgres://postgres@127.0.0.1/hub", {"HUB_API_WORKERS": "3"}) == 3
+    assert default_workers("sqlite:///var/hub.db", {"HUB_API_WORKERS": " "}) == 1
+    for bad in ("two", "0"):
+        with pytest.raises(SystemExit):
+            default_workers("sqlite:///var/hub.db", {"HUB_API_WORKERS": bad})

@@ -9,10 +9,11 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import re
 import sys
+import time
 from collections.abc import Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from types import MappingProxyType
 
 _context: contextvars.ContextVar[Mapping] = contextvars.ContextVar("hub_log_context", default=MappingProxyType({}))
@@ -22,8 +23,11 @@ SECRET_WORDS = ("password", "secret", "token", "authorization", "credential", "a
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
+_SECRET_KEY = re.compile("|".join(SECRET_WORDS), re.IGNORECASE)
+
+
 def is_secret_key(key: str) -> bool:
-    return any(word in key.lower() for word in SECRET_WORDS)
+    return _SECRET_KEY.search(key) is not None
 
 
 def redact(value):
@@ -54,22 +58,45 @@ def bind(**fields) -> None:
     _context.set({**_context.get(), **fields})
 
 
+_encode = json.JSONEncoder(default=str).encode  # what json.dumps(entry, default=str) does, built once
+_SCALARS = (str, int, float, bool, type(None))
+
+
 class JsonFormatter(logging.Formatter):
+    """One JSON object per record: ts (UTC, milliseconds), level, logger, msg, the process-wide and
+    context fields, then the record's `extra=` fields (secret-looking keys redacted at any depth).
+
+    Built for the request path: the timestamp's date and time are formatted once per second, scalar
+    extras are copied as they are, and the encoder is made once."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._second: tuple[int, str] = (-1, "")  # (epoch second, its text): one tuple, replaced atomically
+
+    def _timestamp(self, record: logging.LogRecord) -> str:
+        second = int(record.created)
+        cached = self._second
+        if cached[0] != second:
+            cached = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+            self._second = cached
+        return f"{cached[1]}.{int(record.msecs):03d}+00:00"
+
     def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "msg": record.getMessage(),
-            **_static,
-            **_context.get(),
-        }
+        entry = {"ts": self._timestamp(record), "level": record.levelname, "logger": record.name,
+                 "msg": record.getMessage()}
+        if _static:
+            entry.update(_static)
+        entry.update(_context.get())
         for key, value in record.__dict__.items():
-            if key not in _STANDARD and not key.startswith("_"):
-                entry[key] = "***" if is_secret_key(key) else redact(value)
+            if key in _STANDARD or key[0] == "_":
+                continue
+            if is_secret_key(key):
+                entry[key] = "***"
+            else:
+                entry[key] = value if isinstance(value, _SCALARS) else redact(value)
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return _encode(entry)
 
 
 class TextFormatter(logging.Formatter):

@@ -1,10 +1,16 @@
 """Prometheus metrics of the runtime. Counters live in the process that does the work (the API counts
 received tasks, the worker counts created/failed ones and the end-to-end latency); the API's /metrics
-also reads the queue depth and task counts by status at scrape time."""
+also reads the queue depth and task counts by status at scrape time.
+
+An API served by several gunicorn worker processes sets `PROMETHEUS_MULTIPROC_DIR` to an empty folder
+before prometheus_client is imported and the workers are forked (erp-api's cli): prometheus_client then
+keeps each process's values in files there, and `/metrics` answers with the sum over the processes,
+whichever of them serves the scrape."""
 
 from __future__ import annotations
 
 import logging
+import os
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -20,7 +26,8 @@ TASK_LATENCY = Histogram(
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900),
 )
 OUTBOX_PUBLISHED = Counter("hub_outbox_published_total", "Outbox messages handed to the broker", ["instance"])
-WORKER_UP = Gauge("hub_worker_running", "1 while this worker consumes, 0 while paused", ["instance"])
+WORKER_UP = Gauge("hub_worker_running", "1 while this worker consumes, 0 while paused", ["instance"],
+                  multiprocess_mode="livemax")
 
 log = logging.getLogger("hub.metrics")
 
@@ -49,9 +56,27 @@ class LiveStateCollector(Collector):
         yield by_status
 
 
+def process_gone(pid: int) -> None:
+    """A worker process exited: drop its live gauges (its counters stay counted)."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if path:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid, path)
+
+
 def exposition(runtime=None) -> bytes:
-    """The process's metrics, plus the live queue/task state when a runtime is given."""
-    text = generate_latest(REGISTRY)
+    """The process's metrics (the sum over the processes in multiprocess mode), plus the live queue/task
+    state when a runtime is given."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if path:
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path)
+        text = generate_latest(registry)
+    else:
+        text = generate_latest(REGISTRY)
     if runtime is not None:
         live = CollectorRegistry(auto_describe=False)
         live.register(LiveStateCollector(runtime))

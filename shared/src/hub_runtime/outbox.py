@@ -10,7 +10,9 @@ same transaction, so relays of several API processes (gunicorn `--workers N`, re
 instead of publishing each one several times. A crash between publish and commit leaves the rows to be
 published again: delivery is at-least-once and consumers are idempotent. On SQLite (one machine, usually
 one process) rows are read without a lock, since a write lock held while publishing would stall intake;
-two relays there may publish a row twice.
+two relays there may publish a row twice. There a row is deleted by its id *and* its message id: SQLite
+reuses the highest rowid once that row is gone, so a row another relay (or `/clear_queue`) deleted
+meanwhile may come back under the same id as a new, unpublished message, which must not be deleted.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from sqlalchemy import Connection, Engine, bindparam, delete, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from .broker.base import Broker, BrokerError
@@ -32,6 +34,7 @@ _READ = (select(_OUTBOX.c.id, _OUTBOX.c.queue, _OUTBOX.c.message_id, _OUTBOX.c.b
          .order_by(_OUTBOX.c.id).limit(bindparam("limit")))
 _CLAIM = _READ.with_for_update(skip_locked=True)
 _DELETE = delete(_OUTBOX).where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+_DELETE_EXACT = delete(_OUTBOX).where(tuple_(_OUTBOX.c.id, _OUTBOX.c.message_id).in_(bindparam("rows", expanding=True)))
 _FAILED = (update(_OUTBOX).where(_OUTBOX.c.id == bindparam("row_id"))
            .values(attempts=_OUTBOX.c.attempts + 1, last_error=bindparam("error")))
 
@@ -83,8 +86,11 @@ class OutboxRelay:
         if not rows:
             return 0, None
         done, error = self._publish(rows)
-        if done:
+        if done and self.claim:  # the rows are locked by this transaction: their ids are theirs
             conn.execute(_DELETE, {"ids": done})
+        elif done:
+            message_ids = {row.id: row.message_id for row in rows}
+            conn.execute(_DELETE_EXACT, {"rows": [(row_id, message_ids[row_id]) for row_id in done]})
         if error is not None:
             published = set(done)
             failed = next(row.id for row in rows if row.id not in published)

@@ -47,5 +47,8 @@ class SecretBox:
 
     def fingerprint(self, values: dict) -> str:
         """A keyed hash of a request body, so idempotency checks cover secrets without storing them."""
-        canonical = json.dumps(values, sort_keys=True, separators=(",", ":"), default=str).encode()
-        return hmac.new(self._mac_key, canonical, hashlib.sha256).hexdigest()
+        return hmac.digest(self._mac_key, _canonical(values).encode(), "sha256").hex()
+
+
+# json.dumps(values, sort_keys=True, separators=(",", ":"), default=str), with the encoder built once
+_canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str).encode

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import Blueprint, jsonify, send_file
 
 from hub_runtime.artifacts import ArtifactStore
@@ -12,13 +10,12 @@ from hub_runtime.metrics import TASKS_DUPLICATE, TASKS_RECEIVED
 from hub_runtime.outbox import OutboxRelay
 from hub_runtime.runtime import Runtime
 from hub_runtime.tasks import IdempotencyConflict
+from hub_runtime.web.app_factory import note_request
 from hub_runtime.web.errors import ApiError
 from hub_runtime.web.openapi import ErrorBody, OpenAPI
 
 from .handlers import ORDER_KIND, WrongWorkshop, place_order, status_view
 from .schemas import CreateOrder, OrderAccepted, OrderStatus, StatusQuery
-
-log = logging.getLogger("erp_api")
 
 
 def orders_blueprint(runtime: Runtime, api: OpenAPI, relay: OutboxRelay | None) -> Blueprint:
@@ -45,11 +42,12 @@ def orders_blueprint(runtime: Runtime, api: OpenAPI, relay: OutboxRelay | None) 
             received.inc()
             if relay is not None:
                 relay.notify()
-            log.info("order accepted", extra={"worksheet": body.worksheet, "product_nr": body.product_nr,
-                                              "amount": body.product_amount})
+            # said on the request's access line (one line per order): "POST /create 200: order accepted"
+            note_request("order accepted", worksheet=body.worksheet, product_nr=body.product_nr,
+                         amount=body.product_amount)
         else:
             duplicates.inc()
-            log.info("duplicate order; answering with the existing one")
+            note_request("duplicate order; answered with the existing one")
         task = submitted.task
         return jsonify(uniqueid=task.key, status=task.status, duplicate=not submitted.created,
                        message="order queued" if submitted.created else "order already received")
