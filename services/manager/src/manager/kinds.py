@@ -27,6 +27,8 @@ class ErpSettings(BaseModel):
                          description="erp_worker adapter key: http, selenium-demo, ...")
     base_url: str = Field(pattern=r"^https?://\S+$", description="the ERP's base URL")
     timeout_seconds: float = Field(10.0, gt=0, le=300)
+    api_workers: int = Field(1, ge=1, le=8, description="erp-api processes; 1 keeps an integration small (a "
+                             "workshop's pumps post a few orders a minute), 2 uses both cores on PostgreSQL")
 
 
 class ErpCredentials(BaseModel):
@@ -53,6 +55,7 @@ class ErpKind(Kind):
     def processes(self, integration_name, api_port, probe_port, host, settings):
         env = {"HUB_ERP_ADAPTER": settings["adapter"], "HUB_ERP_BASE_URL": settings["base_url"],
                "HUB_ERP_TIMEOUT_SECONDS": str(settings.get("timeout_seconds", 10.0)),
+               "HUB_API_WORKERS": str(settings.get("api_workers", 1)),
                "HUB_PROBE_PORT": str(probe_port), "HUB_HOST": host}
         return [
             ProcessSpec("api", ["erp-api", str(api_port), integration_name, "--host", host], env, "/alive"),
