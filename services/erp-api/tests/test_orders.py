@@ -163,7 +163,7 @@ def test_one_log_line_per_accepted_order_with_uniqueid_and_no_secret(client, ord
 
 
 def test_default_worker_processes():
-    from erp_api.cli import default_workers
+    from hub_runtime.web.serve import default_workers
 
     assert default_workers("sqlite:///var/hub.db", {}) == 1
     assert default_workers("postgresql://postgres@127.0.0.1/hub", {}) in (1, 2)  # 2 unless one core

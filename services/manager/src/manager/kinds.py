@@ -71,6 +71,7 @@ class RulesSettings(BaseModel):
     max_upload_bytes: int = Field(8 * 2**30, ge=1024, description="largest accepted upload (413 above)")
     access_token_minutes: float = Field(15.0, gt=0, le=24 * 60)
     scheduler_poll_seconds: float = Field(1.0, gt=0, le=60)
+    api_workers: int = Field(1, ge=1, le=8, description="report-api processes")
 
 
 class RulesKind(Kind):
@@ -78,6 +79,7 @@ class RulesKind(Kind):
         env = {"HUB_MAX_UPLOAD_BYTES": str(settings.get("max_upload_bytes", 8 * 2**30)),
                "HUB_ACCESS_TOKEN_MINUTES": str(settings.get("access_token_minutes", 15.0)),
                "HUB_SCHEDULER_POLL_SECONDS": str(settings.get("scheduler_poll_seconds", 1.0)),
+               "HUB_API_WORKERS": str(settings.get("api_workers", 1)),
                "HUB_PROBE_PORT": str(probe_port), "HUB_HOST": host}
         return [
             ProcessSpec("api", ["report-api", str(api_port), integration_name, "--host", host], env, "/alive"),

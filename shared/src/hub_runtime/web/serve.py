@@ -1,10 +1,19 @@
-"""Serving a Flask app factory under gunicorn from a console script (no config file)."""
+"""Serving an instance's Flask app under gunicorn from a console script (no config file):
+`instance_parser` gives every API the same command line (`PORT NAME [--host] [--workers] [--threads]`),
+`serve_instance` runs it."""
 
 from __future__ import annotations
 
+import argparse
+import logging
+import os
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
+
+from ..db import normalize_url
 
 
 class _Server(BaseApplication):
@@ -24,3 +33,74 @@ class _Server(BaseApplication):
 def serve_gunicorn(factory: Callable, options: dict) -> None:
     """Run gunicorn with these settings; `factory` builds the app in each worker process, after the fork."""
     _Server(factory, options).run()
+
+
+def instance_parser(prog: str, description: str, name_help: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("port", type=int, help="TCP port to listen on")
+    parser.add_argument("name", help=name_help)
+    parser.add_argument("--host", default=os.environ.get("HUB_HOST", "127.0.0.1"))
+    parser.add_argument("--workers", type=int, default=None,
+                        help="gunicorn worker processes (default: HUB_API_WORKERS, else 2 on PostgreSQL "
+                             "and 1 on SQLite; see default_workers)")
+    parser.add_argument("--threads", type=int, default=8, help="threads per worker process")
+    return parser
+
+
+def default_workers(database_url: str, environ=os.environ) -> int:
+    """How many gunicorn worker processes serve the API unless `--workers` says otherwise.
+
+    `HUB_API_WORKERS` when set; else on PostgreSQL 2 (at most one per core): each process group-commits
+    its own requests, and their outbox relays claim rows with `SELECT ... FOR UPDATE SKIP LOCKED`, so two
+    processes use two cores without publishing a message twice. On SQLite 1: there is one writer per
+    database file anyway (the two processes' group commits would take turns on its write lock), and the
+    SQLite relay reads its rows without claiming them, so two relays could publish the same message twice
+    (consumers are idempotent, so it is safe, but wasted). Each extra process costs its own memory (about
+    as much as the first worker, see bench/README.md) and database connections (`HUB_DB_POOL_SIZE` + 1)."""
+    configured = environ.get("HUB_API_WORKERS", "").strip()
+    if configured:
+        try:
+            workers = int(configured)
+        except ValueError:
+            raise SystemExit(f"HUB_API_WORKERS must be a whole number, not {configured!r}") from None
+        if not 1 <= workers <= 64:
+            raise SystemExit("HUB_API_WORKERS must be between 1 and 64")
+        return workers
+    if normalize_url(database_url).startswith("postgresql"):
+        return max(1, min(2, os.cpu_count() or 1))
+    return 1
+
+
+def serve_instance(service: str, name: str, args: argparse.Namespace, data_dir: Path,
+                   factory: Callable, *, timeout: int = 60) -> None:
+    """Serve an instance API: `/kill` stops the whole server (not one worker), and with several workers
+    `/metrics` sums the counters of every process, whichever one serves the scrape."""
+    os.environ["HUB_SERVER_PID"] = str(os.getpid())
+    hooks = {}
+    if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # set before prometheus_client is first imported (in the workers, by the app): it reads it at import
+        folder = data_dir / "metrics" / f"{service}-{os.getpid()}"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+        hooks = {"child_exit": _worker_exited, "on_exit": lambda _server: shutil.rmtree(folder, ignore_errors=True)}
+    logging.getLogger(service).info("%s %r on http://%s:%d (%d workers x %d threads)", service, name, args.host,
+                                    args.port, args.workers, args.threads)
+    serve_gunicorn(factory, {
+        "bind": f"{args.host}:{args.port}",
+        "workers": args.workers,
+        "threads": args.threads,
+        "worker_class": "gthread",
+        "graceful_timeout": 10,
+        "timeout": timeout,
+        "accesslog": None,
+        "loglevel": "warning",
+        "proc_name": f"{service}[{name}]",
+        **hooks,
+    })
+
+
+def _worker_exited(_server, worker) -> None:
+    from ..metrics import process_gone
+
+    process_gone(worker.pid)

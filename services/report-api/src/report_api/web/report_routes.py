@@ -61,6 +61,21 @@ def record(storage: Storage, user_id: str, staged: list[Staged], sources: dict) 
     return Inputs(*(recorded.get(kind, sources[kind]) for kind in ("input", "reference", "rules")))
 
 
+def received_inputs(storage: Storage, settings: ReportSettings, user_id: str, model, check_options=None):
+    """(options, Inputs) of a generate or schedule request: its files staged and checked, its options
+    validated (then `check_options`), the missing kinds resolved, the whole checked to fit, and only then
+    the new files recorded."""
+    staged = receive(storage, INPUT_FIELDS, settings.max_rules_bytes) if multipart() else []
+    options = request_options(model)
+    if check_options is not None:
+        check_options(options)
+    sources = resolve(storage, user_id, staged,
+                      {"input": options.input_id, "reference": options.reference_id, "rules": options.rules_id},
+                      options.no_reference)
+    check_sources(storage, sources)
+    return options, record(storage, user_id, staged, sources)
+
+
 def request_options(model):
     """A JSON body, or the form fields of a multipart request, validated by `model`."""
     if multipart():
@@ -116,13 +131,7 @@ def reports_blueprint(settings: ReportSettings, storage: Storage, reports: Repor
                    summary="queue a report: files in the request (multipart `input`, `reference`, `rules`) or, "
                            "for any left out, your upload by id (JSON) or your latest upload")
     def generate_report():
-        staged = receive(storage, INPUT_FIELDS, settings.max_rules_bytes) if multipart() else []
-        options = request_options(GenerateJson)
-        sources = resolve(storage, user(), staged,
-                          {"input": options.input_id, "reference": options.reference_id, "rules": options.rules_id},
-                          options.no_reference)
-        check_sources(storage, sources)
-        inputs = record(storage, user(), staged, sources)
+        options, inputs = received_inputs(storage, settings, user(), GenerateJson)
         try:
             task_id = reports.request(user(), inputs, options.format)
         except ReportRequestError as exc:

@@ -13,8 +13,8 @@ from ..reports import ReportRequestError, Reports
 from ..schedules import CronError, Schedules, next_runs, parse_cron
 from ..settings import ReportSettings
 from ..storage import Storage
-from .files import multipart, problem_fields, receive
-from .report_routes import INPUT_FIELDS, check_sources, record, request_options, resolve
+from .files import problem_fields
+from .report_routes import received_inputs
 from .schemas import ReportList, ScheduleCreated, ScheduleJson, ScheduleList, ScheduleOut
 
 
@@ -27,6 +27,13 @@ def schedule_view(schedule: Schedule) -> dict:
             "next_runs": [iso(t) for t in upcoming],
             "last_run_at": iso(schedule.last_run_at), "last_task_id": schedule.last_task_id, "runs": schedule.runs,
             "missed_ticks": schedule.missed_ticks, "detail": schedule.detail, "created_at": iso(schedule.created_at)}
+
+
+def check_cron(options: ScheduleJson) -> None:
+    try:
+        parse_cron(options.cron)
+    except CronError as exc:
+        raise ApiError(400, "invalid_cron", str(exc), {"cron": str(exc)}) from None
 
 
 def schedules_blueprint(settings: ReportSettings, storage: Storage, reports: Reports, schedules: Schedules,
@@ -48,17 +55,7 @@ def schedules_blueprint(settings: ReportSettings, storage: Storage, reports: Rep
                    summary="schedule a report by cron (UTC): files in the request (`input_file`, `reference_file`, "
                            "`rules_file`) or stored uploads; answers with the next run times")
     def create_schedule():
-        staged = receive(storage, INPUT_FIELDS, settings.max_rules_bytes) if multipart() else []
-        options = request_options(ScheduleJson)
-        try:
-            parse_cron(options.cron)
-        except CronError as exc:
-            raise ApiError(400, "invalid_cron", str(exc), {"cron": str(exc)}) from None
-        sources = resolve(storage, user(), staged,
-                          {"input": options.input_id, "reference": options.reference_id, "rules": options.rules_id},
-                          options.no_reference)
-        check_sources(storage, sources)
-        inputs = record(storage, user(), staged, sources)
+        options, inputs = received_inputs(storage, settings, user(), ScheduleJson, check_cron)
         try:
             schedule = schedules.create(user(), options.name, options.cron, inputs, options.format)
         except ReportRequestError as exc:
