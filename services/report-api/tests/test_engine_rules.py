@@ -116,6 +116,7 @@ def test_rules_error_reads_well():
     ('{"columns": {"a": "x"}, "types": ["x"]}', "json", "types must be a mapping"),
     ('{"columns": {"a": "x"}, "join": {"input": ["a"], "reference": ["b", "c"]}}', "json", "same number of keys"),
     ('{"columns": {"a": "x"}, "join": []}', "json", "non-empty list"),
+    ('{"columns": {"a": "x"}, "join": ["k", "k"]}', "json", "names a column twice"),
     ('{"columns": {"a": "x"}, "join": {"input": "a", "reference": "b", "on": 1}}', "json", "unknown key(s) 'on'"),
     ('{"columns": {"a": "x"}, "on_missing_reference": "skip"}', "json", "one of null, error, drop"),
     ('{"columns": {"a": "x"}, "on_duplicate_reference": "last"}', "json", "one of error, first"),

@@ -162,8 +162,10 @@ def test_empty_files(tmp_path, content):
     with pytest.raises(InputError, match="the reference file is empty"):
         run(tmp_path, NATWEST, reference_text=content)
     path = write(tmp_path, "e.csv", content)
-    with pytest.raises(InputError, match="empty"):
+    with pytest.raises(InputError, match="the CSV file is empty"):
         read_header(path)
+    with pytest.raises(InputError, match="the reference file is empty"):
+        read_header(path, "reference")
 
 
 def test_header_only_input_gives_a_header_only_report(tmp_path):
@@ -254,6 +256,7 @@ def test_progress_is_reported_from_zero_to_one(tmp_path):
     assert calls[0] == (0.0, 0) and calls[-1] == (1.0, 50_000)
     fractions = [f for f, _ in calls]
     assert fractions == sorted(fractions) and all(0 <= f <= 1 for f in fractions)
+    assert all(abs(f - rows / 50_000) < 0.2 for f, rows in calls[1:-1])  # estimated from the file size
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])

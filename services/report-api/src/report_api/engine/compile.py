@@ -18,7 +18,7 @@ from .types import BOOL, NULL, NUMBER, TEXT, TypeCheck, numeric_comparison
 F64 = pl.Float64
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds polars expressions: no == or hash
 class Column:
     """An input or reference column as the plan sees it."""
 
@@ -41,7 +41,7 @@ class Columns:
         return to_number(pl.col(column.name))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds polars expressions: no == or hash
 class Output:
     name: str
     kind: str  # number, text, bool, or number_text (a number column copied as written)
@@ -49,7 +49,7 @@ class Output:
     err: pl.Expr | None  # None: this column never has errors
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds polars expressions: no == or hash
 class Val:
     type: str
     expr: pl.Expr

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from itertools import islice
 
 import polars as pl
-from polars.exceptions import PolarsError
+from polars.exceptions import ComputeError
 
 from .errors import InputError
 from .types import NUMBER, TEXT
@@ -44,9 +44,10 @@ class CsvInfo:
         return max(1, round(self.size / self.bytes_per_row))
 
 
-def read_header(path: str | os.PathLike) -> list[str]:
-    """The header of a CSV file; InputError for an empty file, a bad header or malformed CSV at its start."""
-    return sniff(path, sample_rows=0).header
+def read_header(path: str | os.PathLike, label: str = "CSV") -> list[str]:
+    """The header of a CSV file; InputError for an empty file, a bad header or malformed CSV at its start.
+    `label` names the file in messages ("the input file is empty")."""
+    return sniff(path, label, sample_rows=0).header
 
 
 def sniff(path: str | os.PathLike, label: str = "input", sample_rows: int = SAMPLE_ROWS,
@@ -90,12 +91,13 @@ def sniff(path: str | os.PathLike, label: str = "input", sample_rows: int = SAMP
     except csv.Error as e:
         raise InputError(f"malformed CSV in the {label} file at line {reader.line_num}: {e}", file=label,
                          line=reader.line_num) from None
-    if len(records) > sample_rows or not complete:
-        records = records[:-1]  # the last one may be cut short
+    whole = complete and len(records) <= sample_rows
+    if not whole:
+        records = records[:-1]  # the last one may be cut short, or is one too many
     header_bytes = len(first_line.encode()) + 1
     consumed = len(text[:buffer.tell()].encode()) - header_bytes
     bytes_per_row = consumed / len(records) if records else max(1.0, size - header_bytes)
-    return CsvInfo(path, label, header, separator, size, records, complete, max(bytes_per_row, 1.0))
+    return CsvInfo(path, label, header, separator, size, records, whole, max(bytes_per_row, 1.0))
 
 
 def _check_header(header: list[str], label: str) -> None:
@@ -134,7 +136,7 @@ def read_reference(info: CsvInfo, columns: list[str]) -> pl.DataFrame:
     try:
         return (pl.scan_csv(info.path, schema=info.schema(), has_header=True, separator=info.separator)
                 .select(columns).collect())
-    except PolarsError as e:
+    except ComputeError as e:
         raise csv_error(info, e) from None
 
 

@@ -302,6 +302,9 @@ def _keys(value, what: str, problems: list[Problem]) -> tuple[str, ...] | None:
     if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
         problems.append(problem(f"join: {what} must be a column name or a non-empty list of column names"))
         return None
+    if len(set(value)) != len(value):
+        problems.append(problem(f"join: {what} names a column twice"))
+        return None
     return tuple(value)
 
 

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import polars as pl
-from polars.exceptions import PolarsError
+from polars.exceptions import ComputeError
 
 from .compile import Column, Columns, Output, compile_rule, conversion_error, format_number
 from .csv_input import CsvInfo, column_type, csv_error, infer_types, read_reference, sniff
@@ -117,7 +117,7 @@ def generate(rules: RuleSet, input_path: str | os.PathLike, reference_path: str 
         if cancel is not None and cancel.is_set():
             raise GenerationCancelled("report generation cancelled")
         os.replace(tmp, output_path)
-    except PolarsError as e:
+    except ComputeError as e:  # what the CSV reader raises for a malformed file
         _remove(tmp)
         raise csv_error(info, e) from None
     except BaseException:
@@ -195,7 +195,7 @@ class _PlanColumns(Columns):
         self.conversions[column.name] = None
         return pl.col(f"n:{column.name}"), pl.col(f"x:{column.name}")
 
-    def convert(self, frame, prefix: str):
+    def convert(self, frame: pl.DataFrame | pl.LazyFrame, prefix: str) -> pl.DataFrame | pl.LazyFrame:
         """Add the conversions of the columns named `prefix...`, in steps so that each is computed once."""
         names = [name for name in self.conversions if name.startswith(prefix)]
         if not names:
@@ -210,6 +210,7 @@ class _PlanColumns(Columns):
 def _plan(rules: RuleSet, res: Resolution, info: CsvInfo, ref_info: CsvInfo | None, fmt: str,
           cancel: threading.Event | None, exact_join: bool = False
           ) -> tuple[pl.LazyFrame, list[Output], _Tally, dict[str, str]]:
+    """The lazy plan: scan (all text) -> join -> number conversions -> outputs and error flags -> tally."""
     input_cols = sorted(set(res.used("input")) | set(res.join_input if ref_info else ()))
     ref_cols = res.used("ref")
     inferred = infer_types(info, [c for c in res.used("input") if ("input", c) not in res.declared])
