@@ -6,10 +6,11 @@ system's design (Flask + persist-queue, `bench/baseline_persistqueue_app.py`) ru
 
 Figures (see bench/README.md): intake throughput (closed loop), latency at a fixed 200 orders/s (open
 loop), end-to-end orders/s into the demo ERP, idle resident memory. The load comes from `bench/loadgen.py`
-in its own process. The headline is the hub as deployed by default on PostgreSQL + RabbitMQ (erp-api's
-default process count: 2 on PostgreSQL, see `erp_api.cli.default_workers`) against the baseline as the
-old system ran (one process: persist-queue is a one-process queue); the hub with one process is measured
-and printed beside it, and the embedded defaults (SQLite + embedded queue) for intake as well.
+in its own process. The headline is the hub as deployed by default on PostgreSQL + RabbitMQ (its default
+process count, `hub_runtime.web.serve.default_workers`: 1 unless HUB_API_WORKERS) against the baseline as
+the old system ran (one process: persist-queue is a one-process queue); with HUB_API_WORKERS=2 the hub
+with one process is measured and printed beside it. The embedded defaults (SQLite + embedded queue) are
+measured for intake as well.
 `--workers N` runs hub and baseline with N processes each instead. Everything runs in its own PostgreSQL
 database, queue prefix and temporary directory, all removed at the end.
 """
@@ -32,7 +33,6 @@ from pathlib import Path
 import requests
 from _common import delete_queues, group_cpu_seconds, progress, reset_erp, run
 
-from erp_api.cli import default_workers
 from hub_runtime.runtime import slugify
 from hub_runtime.testing.processes import ServiceProcess
 from hub_runtime.testing.services import (
@@ -42,6 +42,7 @@ from hub_runtime.testing.services import (
     free_port,
     reachable,
 )
+from hub_runtime.web.serve import default_workers
 
 HERE = Path(__file__).resolve().parent
 INTAKE_WORKSHOP = "Bench Intake"
@@ -70,8 +71,7 @@ class Bench:
         self.notes: list[str] = []
         self.failed = False
         # processes: the hub as deployed (erp-api's default) unless --workers says; the baseline one process
-        self.hub_workers = {"prod": args.workers or default_workers("postgresql://"),
-                            "embedded": args.workers or default_workers("sqlite://")}
+        self.hub_workers = {"prod": args.workers or default_workers(), "embedded": args.workers or default_workers()}
         self.base_workers = args.workers or 1
 
     # --- processes ----------------------------------------------------------------------------------

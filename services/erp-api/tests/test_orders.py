@@ -165,10 +165,9 @@ def test_one_log_line_per_accepted_order_with_uniqueid_and_no_secret(client, ord
 def test_default_worker_processes():
     from hub_runtime.web.serve import default_workers
 
-    assert default_workers("sqlite:///var/hub.db", {}) == 1
-    assert default_workers("postgresql://postgres@127.0.0.1/hub", {}) in (1, 2)  # 2 unless one core
-    assert default_workers("postgres://postgres@127.0.0.1/hub", {"HUB_API_WORKERS": "3"}) == 3
-    assert default_workers("sqlite:///var/hub.db", {"HUB_API_WORKERS": " "}) == 1
+    assert default_workers({}) == 1
+    assert default_workers({"HUB_API_WORKERS": "3"}) == 3
+    assert default_workers({"HUB_API_WORKERS": " "}) == 1
     for bad in ("two", "0"):
         with pytest.raises(SystemExit):
-            default_workers("sqlite:///var/hub.db", {"HUB_API_WORKERS": bad})
+            default_workers({"HUB_API_WORKERS": bad})

@@ -27,8 +27,7 @@ class ErpSettings(BaseModel):
                          description="erp_worker adapter key: http, selenium-demo, ...")
     base_url: str = Field(pattern=r"^https?://\S+$", description="the ERP's base URL")
     timeout_seconds: float = Field(10.0, gt=0, le=300)
-    api_workers: int = Field(1, ge=1, le=8, description="erp-api processes; 1 keeps an integration small (a "
-                             "workshop's pumps post a few orders a minute), 2 uses both cores on PostgreSQL")
+    api_workers: int = Field(1, ge=1, le=8, description="erp-api processes (see docs/erp-orders.md, Intake)")
 
 
 class ErpCredentials(BaseModel):

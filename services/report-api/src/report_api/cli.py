@@ -19,7 +19,7 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     settings = load_settings(ReportSettings)  # fail here, with a clear message, before forking
     if args.workers is None:
-        args.workers = default_workers(settings.database_url)
+        args.workers = default_workers()
     setup_logging(settings.log_level, settings.log_format, service="report-api", instance=args.name)
 
     def factory():
