@@ -1,5 +1,5 @@
-"""Helpers the benchmarks share: progress lines, the demo ERP, RabbitMQ clean-up, process CPU time, and
-the run-report-clean-up frame of every script's main()."""
+"""Helpers the benchmarks share: progress lines, the demo ERP, process CPU time, and the run-report-clean-up
+frame of every script's main() (RabbitMQ clean-up is `hub_runtime.testing.services.delete_queues`)."""
 
 from __future__ import annotations
 
@@ -33,19 +33,6 @@ def group_cpu_seconds(pgid: int) -> float:
         except (OSError, IndexError, ValueError):
             continue
     return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def delete_queues(amqp_url: str, queues: list[str]) -> None:
-    import pika
-
-    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
-    try:
-        channel = connection.channel()
-        for queue in queues:
-            channel.queue_delete(queue)
-            channel.queue_delete(queue + ".dlq")
-    finally:
-        connection.close()
 
 
 def run(bench, render: Callable[[dict], str]) -> int:

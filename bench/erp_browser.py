@@ -30,7 +30,7 @@ from datetime import datetime
 from pathlib import Path
 
 import requests
-from _common import delete_queues, group_cpu_seconds, progress, reset_erp, run
+from _common import group_cpu_seconds, progress, reset_erp, run
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -44,6 +44,7 @@ from hub_runtime.testing.services import (
     POSTGRES_ADMIN_URL,
     RABBITMQ_URL,
     create_postgres_database,
+    delete_queues,
     free_port,
     reachable,
 )

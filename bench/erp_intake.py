@@ -31,7 +31,7 @@ import uuid
 from pathlib import Path
 
 import requests
-from _common import delete_queues, group_cpu_seconds, progress, reset_erp, run
+from _common import group_cpu_seconds, progress, reset_erp, run
 
 from hub_runtime.runtime import slugify
 from hub_runtime.testing.processes import ServiceProcess
@@ -39,6 +39,7 @@ from hub_runtime.testing.services import (
     POSTGRES_ADMIN_URL,
     RABBITMQ_URL,
     create_postgres_database,
+    delete_queues,
     free_port,
     reachable,
 )

@@ -34,7 +34,7 @@ import uuid
 from pathlib import Path
 
 import requests
-from _common import delete_queues, progress, run
+from _common import progress, run
 
 from hub_runtime.runtime import slugify
 from hub_runtime.testing.processes import ServiceProcess
@@ -42,6 +42,7 @@ from hub_runtime.testing.services import (
     POSTGRES_ADMIN_URL,
     RABBITMQ_URL,
     create_postgres_database,
+    delete_queues,
     free_port,
     reachable,
 )

@@ -17,13 +17,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-import pika
 import pytest
 
-from hub_runtime.broker.base import DLQ_SUFFIX, Broker, BrokerUnavailable, DeliveryLost
+from hub_runtime.broker.base import Broker, BrokerUnavailable, DeliveryLost
 from hub_runtime.broker.rabbitmq import RabbitMQBroker
 from hub_runtime.broker.sqlite_queue import SQLiteQueueBroker
-from hub_runtime.testing.services import RABBITMQ_URL, free_port, need
+from hub_runtime.testing.services import RABBITMQ_URL, delete_queues, free_port, need
 from hub_runtime.testing.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.timeout(30)
@@ -61,18 +60,7 @@ class Backend:
         for broker in self.brokers:
             broker.close()
         if self.kind == "rabbitmq" and self.queues:
-            delete_rabbit_queues(self.target, self.queues)
-
-
-def delete_rabbit_queues(url: str, queues: list[str]) -> None:
-    conn = pika.BlockingConnection(pika.URLParameters(url))
-    try:
-        channel = conn.channel()
-        for queue in queues:
-            channel.queue_delete(queue)
-            channel.queue_delete(queue + DLQ_SUFFIX)
-    finally:
-        conn.close()
+            delete_queues(self.target, self.queues)
 
 
 @pytest.fixture
@@ -347,7 +335,7 @@ def rabbit_queue(rabbit_url: str) -> Iterator[str]:
     setup.declare(name)
     setup.close()
     yield name
-    delete_rabbit_queues(rabbit_url, [name])
+    delete_queues(rabbit_url, [name])
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from hub_runtime.testing.processes import ServiceProcess
-from hub_runtime.testing.services import free_port
+from hub_runtime.testing.services import delete_queues, free_port
 from hub_runtime.testing.tcp_proxy import TcpProxy
 
 WORKSHOP = "Bennys Auto"
@@ -144,7 +144,7 @@ def rabbit_hub(tmp_path, api_token, fresh_postgres_url, amqp_url, queue_prefix):
     yield hub
     hub.stop_all()
     proxy.stop()
-    _delete_queues(amqp_url, queue_prefix)
+    delete_queues(amqp_url, [queue_prefix + "erp.bennys-auto"])
 
 
 @pytest.fixture
@@ -153,13 +153,3 @@ def embedded_hub(tmp_path, api_token):
     hub = _hub(tmp_path, api_token, {"DATABASE_URL": f"sqlite:///{tmp_path / 'hub.db'}"})
     yield hub
     hub.stop_all()
-
-
-def _delete_queues(amqp_url: str, prefix: str) -> None:
-    import pika
-
-    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
-    channel = connection.channel()
-    for suffix in ("erp.bennys-auto", "erp.bennys-auto.dlq"):
-        channel.queue_delete(prefix + suffix)
-    connection.close()

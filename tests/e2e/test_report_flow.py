@@ -9,12 +9,11 @@ import json
 import random
 import time
 
-import pika
 import pytest
 import requests
 
 from hub_runtime.testing.processes import ServiceProcess
-from hub_runtime.testing.services import free_port
+from hub_runtime.testing.services import delete_queues, free_port
 
 pytestmark = pytest.mark.e2e
 NAME = "E2E reports"
@@ -66,11 +65,7 @@ def reports(tmp_path, api_token, fresh_postgres_url, amqp_url, queue_prefix):
     yield service
     for process in service.processes.values():
         process.stop()
-    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
-    channel = connection.channel()
-    for suffix in ("rules.e2e-reports", "rules.e2e-reports.dlq"):
-        channel.queue_delete(queue_prefix + suffix)
-    connection.close()
+    delete_queues(amqp_url, [queue_prefix + "rules.e2e-reports"])
 
 
 def make_files(rows: int, seed: int = 7) -> tuple[str, str]:

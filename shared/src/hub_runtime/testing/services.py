@@ -59,3 +59,19 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def delete_queues(amqp_url: str, queues: list[str]) -> None:
+    """Delete these RabbitMQ queues and their dead-letter queues (what a test or benchmark declared)."""
+    import pika
+
+    from ..broker.base import DLQ_SUFFIX
+
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    try:
+        channel = connection.channel()
+        for queue in queues:
+            channel.queue_delete(queue)
+            channel.queue_delete(queue + DLQ_SUFFIX)
+    finally:
+        connection.close()
