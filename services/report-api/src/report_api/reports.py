@@ -115,9 +115,16 @@ class Reports:
         with self.sessions() as session:
             return list(session.scalars(query.order_by(ReportJob.created_at.desc()).limit(limit)))
 
-    def view(self, job: ReportJob, with_history: bool = True) -> dict:
-        task = self.tasks.find(job.task_id, with_history=with_history)
-        return report_view(job, task)
+    def view(self, job: ReportJob) -> dict:
+        """One report with its status history."""
+        return report_view(job, self.tasks.find(job.task_id, with_history=True))
+
+    def views(self, jobs: list[ReportJob]) -> list[dict]:
+        """Several reports without their histories, their tasks read in one query."""
+        with self.sessions() as session:
+            tasks = {task.key: TaskView.of(task) for task in session.scalars(select(Task).where(
+                Task.instance == self.tasks.instance, Task.key.in_([job.task_id for job in jobs])))}
+        return [report_view(job, tasks.get(job.task_id)) for job in jobs]
 
     # --- the worker's side --------------------------------------------------------------------------------
     def started(self, task_id: str) -> None:

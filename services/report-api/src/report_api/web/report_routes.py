@@ -149,7 +149,7 @@ def reports_blueprint(settings: ReportSettings, storage: Storage, reports: Repor
     @api.operation(bp, "/api/reports/", "GET", auth="user", tag="reports", responses={200: ReportList},
                    summary="your reports, newest first")
     def list_reports():
-        return jsonify(reports=[reports.view(job, with_history=False) for job in reports.list(user())])
+        return jsonify(reports=reports.views(reports.list(user())))
 
     @api.operation(bp, "/api/reports/<task_id>/download", "GET", auth="user", tag="reports",
                    responses={200: None, 404: ErrorBody, 409: ErrorBody, 410: ErrorBody},
@@ -180,7 +180,7 @@ def reports_blueprint(settings: ReportSettings, storage: Storage, reports: Repor
         return job
 
     def _send(job) -> Response:
-        view = reports.view(job, with_history=False)
+        view = reports.views([job])[0]
         if view["state"] == "created" and job.output_path is None:
             raise ApiError(410, "report_expired", f"report {job.task_id} was deleted after the retention period")
         if view["download_url"] is None:

@@ -76,8 +76,7 @@ def schedules_blueprint(settings: ReportSettings, storage: Storage, reports: Rep
                    responses={200: ReportList, 404: ErrorBody}, summary="the reports a schedule made, newest first")
     def schedule_runs(schedule_id: str):
         schedule = owned(schedule_id)
-        jobs = reports.list(user(), schedule_id=schedule.id)
-        return jsonify(reports=[reports.view(job, with_history=False) for job in jobs])
+        return jsonify(reports=reports.views(reports.list(user(), schedule_id=schedule.id)))
 
     @api.operation(bp, "/api/schedules/<schedule_id>/pause/", "POST", auth="user", tag=tag,
                    responses={200: ScheduleOut, 404: ErrorBody}, summary="stop firing until resumed")
