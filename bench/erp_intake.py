@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import secrets
 import shutil
 import subprocess
@@ -32,7 +31,10 @@ from pathlib import Path
 
 import requests
 from _common import group_cpu_seconds, progress, reset_erp, run
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
+from hub_runtime.db import normalize_url
 from hub_runtime.runtime import slugify
 from hub_runtime.testing.processes import ServiceProcess
 from hub_runtime.testing.services import (
@@ -136,48 +138,54 @@ class Bench:
             raise RuntimeError(f"loadgen failed ({done.returncode}): {done.stderr[-2000:]}")
         return json.loads(done.stdout.strip().splitlines()[-1])
 
-    def intake(self, process: ServiceProcess, url: str, workshop: str, tag: str, metrics: bool = False,
-               outbox_db: bool = False, open_loop: bool = True) -> dict:
-        """`metrics`: the relay's rate from the API's /metrics (one process only); `outbox_db`: the relay's
-        rate and whether the outbox drained, read from the database (any number of processes)."""
+    def intake(self, process: ServiceProcess, url: str, workshop: str, tag: str,
+               relay: tuple[ServiceProcess, str] | None = None, open_loop: bool = True) -> dict:
+        """`relay`: the hub's erp-worker (paused: it only relays) and its database URL, where the relay's
+        rate and whether the outbox drained are read."""
         a = self.args
         result: dict = {"rss_fresh": self.fresh_rss(process, url, workshop)}
-        published_before = outbox_published(url) if metrics else None
-        rows_before = outbox_rows(self.database_url) if outbox_db else 0
+        rows_before = outbox_rows(relay[1]) if relay else 0
         cpu_before = group_cpu_seconds(process.pid)
+        relay_cpu_before = group_cpu_seconds(relay[0].pid) if relay else 0.0
+        machine_before = machine_busy_seconds()
         load_started = time.perf_counter()
         closed = self.loadgen(url, workshop, f"{tag}-c", mode="closed", concurrency=a.concurrency,
                               duration=a.duration, warmup=a.warmup, procs=a.procs)
         result["closed"] = closed
-        if outbox_db:
-            # published meanwhile = rows there before + rows the load added - rows still there
-            published_during = rows_before + closed["total_ok"] - outbox_rows(self.database_url)
+        if relay:
+            # published meanwhile = rows there before + rows the load added - rows still there; then let
+            # the relay catch up before the latency run, so that figure is not measured while a backlog drains
+            published_during = rows_before + closed["total_ok"] - outbox_rows(relay[1])
             result["relay_rate"] = published_during / (time.perf_counter() - load_started)
             started = time.perf_counter()
             deadline = started + a.relay_drain_timeout
-            while time.perf_counter() < deadline and outbox_rows(self.database_url):
+            while time.perf_counter() < deadline and outbox_rows(relay[1]):
                 time.sleep(0.25)
             result["relay_backlog_s"] = time.perf_counter() - started
-            result["relay_drained"] = not outbox_rows(self.database_url)
-        elif metrics:
-            # The relay publishes from the same process while the load runs; let it catch up before the
-            # latency run, so that figure is not measured while a backlog drains.
-            accepted_total = outbox_published_target(url)
-            published_during = outbox_published(url) - published_before
-            result["relay_rate"] = published_during / (time.perf_counter() - load_started)
-            started = time.perf_counter()
-            deadline = started + a.relay_drain_timeout
-            while time.perf_counter() < deadline and outbox_published(url) < accepted_total:
-                time.sleep(0.25)
-            result["relay_backlog_s"] = time.perf_counter() - started
-            result["relay_drained"] = outbox_published(url) >= accepted_total
-        # CPU of the API's process group for the closed-loop run (and the relay catching up after it)
-        result["cpu_ms_per_order"] = (group_cpu_seconds(process.pid) - cpu_before) * 1000 / max(1, closed["total_ok"])
+            result["relay_drained"] = not outbox_rows(relay[1])
+        # CPU per accepted order during the closed-loop run (and the relay catching up after it): the API's
+        # process group, the relay's (the erp-worker) and the whole machine's (load generator, PostgreSQL,
+        # RabbitMQ and anything else running included)
+        per_order = 1000 / max(1, closed["total_ok"])
+        result["cpu_ms_per_order"] = (group_cpu_seconds(process.pid) - cpu_before) * per_order
+        if relay:
+            result["relay_cpu_ms_per_order"] = (group_cpu_seconds(relay[0].pid) - relay_cpu_before) * per_order
+        result["machine_cpu_ms_per_order"] = (machine_busy_seconds() - machine_before) * per_order
         if not open_loop:
             return result
         result["open"] = self.loadgen(url, workshop, f"{tag}-o", mode="open", rate=a.rate,
                                       concurrency=a.open_connections, duration=a.duration, warmup=a.warmup)
         return result
+
+    def start_relay(self, config: str, api_url: str, workshop: str) -> tuple[ServiceProcess, str]:
+        """The workshop's erp-worker, paused before it starts (PUT /stop_worker): it consumes nothing, so
+        the orders stay queued in the broker as without a consumer, but its outbox relay publishes them."""
+        requests.put(api_url + "/stop_worker", headers={"Authorization": f"Bearer {self.token}"},
+                     timeout=10).raise_for_status()
+        env = self.hub_env(config)
+        worker = self.start(f"erp-worker-{config}-{slugify(workshop)}", ["erp-worker", workshop], env, "")
+        self.wait_worker(api_url, "stopped")
+        return worker, env["DATABASE_URL"]
 
     def fresh_rss(self, process: ServiceProcess, url: str, workshop: str) -> int:
         """VmRSS of a just-started API's process group after one order and a rest (KiB)."""
@@ -249,16 +257,17 @@ class Bench:
         # 1 + 2: intake, hub as deployed (headline configuration), the hub with one process, the baseline
         progress(f"intake: {hub_key}")
         api, url = self.start_hub_api(headline, INTAKE_WORKSHOP)
-        results[hub_key]["intake"] = self.intake(api, url, INTAKE_WORKSHOP, "hub", metrics=not production,
-                                                 outbox_db=production)
-        self.stop(api)
+        relay = self.start_relay(headline, url, INTAKE_WORKSHOP)
+        results[hub_key]["intake"] = self.intake(api, url, INTAKE_WORKSHOP, "hub", relay)
+        self.stop(relay[0], api)
 
         # 1b: the hub with one gunicorn worker process, as the baseline runs (when that is not the headline)
         if production and self.hub_workers["prod"] > 1 and not a.skip_one_proc:
             progress(f"intake: {PROD1}")
             api, url = self.start_hub_api("prod", INTAKE_WORKSHOP + " One", workers=1)
-            results[PROD1]["intake"] = self.intake(api, url, INTAKE_WORKSHOP + " One", "hub1", outbox_db=True)
-            self.stop(api)
+            relay = self.start_relay("prod", url, INTAKE_WORKSHOP + " One")
+            results[PROD1]["intake"] = self.intake(api, url, INTAKE_WORKSHOP + " One", "hub1", relay)
+            self.stop(relay[0], api)
 
         progress(f"intake: {BASE}")
         base, url = self.start_baseline(with_consumer=False)
@@ -269,7 +278,7 @@ class Bench:
         progress(f"end-to-end: {hub_key}")
         api, url = self.start_hub_api(headline, E2E_WORKSHOP)
         worker = self.start(f"erp-worker-{headline}", ["erp-worker", E2E_WORKSHOP], self.hub_env(headline), "")
-        self.wait_worker(url)
+        self.wait_worker(url, "running")
         self.warm_one(url, E2E_WORKSHOP)
         time.sleep(a.idle_seconds)
         results[hub_key]["rss_idle"] = group_rss_kib(api.pid) + group_rss_kib(worker.pid)
@@ -291,22 +300,23 @@ class Bench:
         if production and not a.skip_embedded:
             progress(f"intake: {EMBEDDED}")
             api, url = self.start_hub_api("embedded", INTAKE_WORKSHOP)
-            results[EMBEDDED]["intake"] = self.intake(api, url, INTAKE_WORKSHOP, "emb", metrics=True)
-            self.stop(api)
+            relay = self.start_relay("embedded", url, INTAKE_WORKSHOP)
+            results[EMBEDDED]["intake"] = self.intake(api, url, INTAKE_WORKSHOP, "emb", relay)
+            self.stop(relay[0], api)
         results["_hub_key"] = hub_key
         results["_workers"] = {"hub": self.hub_workers[headline], "base": self.base_workers}
         return results
 
-    def wait_worker(self, api_url: str, timeout: float = 30) -> None:
+    def wait_worker(self, api_url: str, state: str, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                if requests.get(api_url + "/alive", timeout=5).json()["worker"]["state"] == "running":
+                if requests.get(api_url + "/alive", timeout=5).json()["worker"]["state"] == state:
                     return
             except (requests.RequestException, ValueError, KeyError):
                 pass
             time.sleep(0.1)
-        raise RuntimeError("the erp-worker did not report running within 30 s")
+        raise RuntimeError(f"the erp-worker did not report {state} within {timeout:g} s")
 
     def cleanup(self) -> None:
         for process in reversed(self.processes):
@@ -335,30 +345,21 @@ def lines_created(erp_url: str) -> int:
     return requests.get(erp_url + "/_sim/state", timeout=10).json()["counters"]["lines_created"]
 
 
-_METRIC = re.compile(r"^(hub_outbox_published_total|hub_tasks_received_total)\{[^}]*\} ([0-9.e+]+)$", re.M)
-
-
-def _metrics(url: str) -> dict[str, float]:
-    text = requests.get(url + "/metrics", timeout=30).text
-    totals: dict[str, float] = {}
-    for name, value in _METRIC.findall(text):
-        totals[name] = totals.get(name, 0.0) + float(value)
-    return totals
-
-
-def outbox_published(url: str) -> int:
-    return int(_metrics(url).get("hub_outbox_published_total", 0))
-
-
 def outbox_rows(database_url: str) -> int:
-    import psycopg
+    """Rows in the outbox, on PostgreSQL or SQLite."""
+    engine = create_engine(normalize_url(database_url), poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM outbox")).scalar_one()
+    finally:
+        engine.dispose()
 
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        return conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
 
-
-def outbox_published_target(url: str) -> int:
-    return int(_metrics(url).get("hub_tasks_received_total", 0))
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine spent busy (all cores; /proc/stat: everything but idle and iowait)."""
+    with open("/proc/stat") as f:
+        ticks = [int(v) for v in f.readline().split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def group_rss_kib(pgid: int) -> int:
@@ -408,7 +409,10 @@ def report(results: dict, args: argparse.Namespace, notes: list[str]) -> str:
     row("    accepted / errors in window", lambda r: f"{r['intake'][c]['ok']} / {r['intake'][c]['errors']}")
     row("    latency p50 / p99 [ms]",
         lambda r: f"{_num(r['intake'][c]['p50_ms'])} / {_num(r['intake'][c]['p99_ms'])}")
-    row("    API process CPU per accepted order [ms]", lambda r: _num(r["intake"]["cpu_ms_per_order"], "{:.2f}"))
+    row("    CPU per accepted order [ms]: API processes", lambda r: _num(r["intake"]["cpu_ms_per_order"], "{:.2f}"))
+    row("      relay (the paused erp-worker)",
+        lambda r: _num(r["intake"]["relay_cpu_ms_per_order"], "{:.2f}") if "relay_rate" in r["intake"] else "n/a")
+    row("      whole machine (all processes)", lambda r: _num(r["intake"]["machine_cpu_ms_per_order"], "{:.2f}"))
     row("    relay published during load [msg/s]",
         lambda r: _num(r["intake"]["relay_rate"]) if "relay_rate" in r["intake"] else "n/a")
     row("    relay backlog drained after [s]",

@@ -290,3 +290,43 @@ def test_publish_batch_republishes_unconfirmed_messages_after_a_cut(amqp_url, ru
         ids.add(delivery.message_id)
         consumer.ack(delivery)
     assert ids == {"warm"} | {m for _, m in messages}
+
+
+# --- waking the relay in another process ----------------------------------------------------------------
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_a_commit_wakes_a_listening_relay_at_once(runtime):
+    """The relay runs in the worker process; on PostgreSQL the task store's batch statement calls pg_notify,
+    so the relay publishes long before its 30 s poll would."""
+    relay = OutboxRelay(runtime.sessions, runtime.broker, runtime.instance.id, poll_seconds=30, linger_seconds=0)
+    relay.start()
+    try:
+        time.sleep(0.5)  # past the first look and the LISTEN
+        started = time.monotonic()
+        runtime.tasks.submit("erp_order", "woken", {})
+        while counts(runtime)[2] and time.monotonic() - started < 5:
+            time.sleep(0.02)
+        assert counts(runtime)[2] == 0, "the relay was not woken"
+        assert runtime.broker.depth(runtime.queue) == 1
+    finally:
+        relay.stop()
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_the_relay_listens_again_after_its_connection_is_killed(runtime):
+    relay = OutboxRelay(runtime.sessions, runtime.broker, runtime.instance.id, poll_seconds=30, linger_seconds=0)
+    relay.start()
+    try:
+        time.sleep(0.5)
+        with runtime.engine.connect() as conn:  # what a server restart or a network cut does to it
+            killed = conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                       "WHERE datname = current_database() AND query LIKE 'LISTEN%'")).all()
+        assert killed == [(True,)]
+        time.sleep(1.5)  # the listener retries after 0.5 s
+        started = time.monotonic()
+        runtime.tasks.submit("erp_order", "after-kill", {})
+        while counts(runtime)[2] and time.monotonic() - started < 5:
+            time.sleep(0.02)
+        assert counts(runtime)[2] == 0
+    finally:
+        relay.stop()

@@ -30,6 +30,16 @@ def run_worker_until(runtime, handler, done, timeout=15):
     return worker
 
 
+def test_the_worker_publishes_what_the_api_committed(runtime):
+    """No relay call here: the worker's own relay publishes the outbox (SQLite: it polls; PostgreSQL: NOTIFY)."""
+    task = runtime.tasks.submit("erp_order", "k", {}).task
+    worker = run_worker_until(runtime, lambda job: {"line": 1},
+                              lambda: runtime.tasks.get(task.id).status == "created")
+    assert worker.relay is not None
+    with runtime.sessions() as session:
+        assert session.query(OutboxMessage).count() == 0
+
+
 def test_relay_publishes_then_deletes(runtime):
     task = runtime.tasks.submit("erp_order", "k", {}).task
     assert relay_of(runtime).publish_pending() == 1

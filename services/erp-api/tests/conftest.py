@@ -12,7 +12,7 @@ def settings(database_url, tmp_path, api_token, queue_prefix):
 
 @pytest.fixture
 def app(settings):
-    app = create_app(settings, "Bennys Auto", start_relay=False)
+    app = create_app(settings, "Bennys Auto")
     app.testing = True
     yield app
     app.config["RUNTIME"].close()

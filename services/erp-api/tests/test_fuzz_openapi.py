@@ -21,7 +21,7 @@ def operations(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("fuzz")
     settings = RuntimeSettings(database_url=f"sqlite:///{tmp / 'hub.db'}", data_dir=tmp, api_token=TOKEN,
                                heartbeat_seconds=0.01, _env_file=None)  # /stop_worker waits 3 beats for no worker
-    app = create_app(settings, "Bennys Auto", start_relay=False)
+    app = create_app(settings, "Bennys Auto")
     app.testing = True  # /kill answers without stopping the test process
     schema = schemathesis.openapi.from_wsgi("/openapi.json", app, headers={"Authorization": f"Bearer {TOKEN}"})
     return {f"{op.method.upper()} {op.path}": op for op in (result.ok() for result in schema.get_all_operations())}

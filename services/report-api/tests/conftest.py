@@ -37,7 +37,7 @@ def settings(database_url, tmp_path, api_token):
 
 @pytest.fixture
 def app(settings):
-    app = create_app(settings, "Demo reports", start_relay=False)
+    app = create_app(settings, "Demo reports")
     app.testing = True
     yield app
     app.config["SERVICE"].runtime.close()
@@ -91,7 +91,7 @@ def run_queued(app):
     service = app.config["SERVICE"]
     runtime = service.runtime
     relay = OutboxRelay(runtime.sessions, runtime.broker, runtime.instance.id)
-    worker = Worker(runtime, make_handler(service.reports, service.storage))
+    worker = Worker(runtime, make_handler(service.reports, service.storage), relay=False)
     runtime.broker.declare(runtime.queue)
 
     def run() -> int:

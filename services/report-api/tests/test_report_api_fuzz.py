@@ -18,7 +18,7 @@ def fuzz(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("fuzz")
     settings = ReportSettings(database_url=f"sqlite:///{tmp / 'hub.db'}", data_dir=tmp, api_token=TOKEN,
                               heartbeat_seconds=0.01, login_max_failures=1000, _env_file=None)
-    app = create_app(settings, "Fuzz reports", start_relay=False)
+    app = create_app(settings, "Fuzz reports")
     app.testing = True
     client = app.test_client()
     access = client.post("/api/auth/register/", json={"email": "fuzz@example.com", "name": "F",

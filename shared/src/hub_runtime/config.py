@@ -42,7 +42,10 @@ class RuntimeSettings(BaseSettings):
     retry_max_seconds: float = Field(30.0, gt=0)
     heartbeat_seconds: float = Field(2.0, gt=0)
     heartbeat_timeout_seconds: float = Field(10.0, gt=0)
-    outbox_poll_seconds: float = Field(1.0, gt=0)
+    outbox_poll_seconds: float = Field(
+        1.0, gt=0, description="PostgreSQL: how often the outbox relay looks for rows besides being woken by NOTIFY")
+    outbox_sqlite_poll_seconds: float = Field(
+        0.05, gt=0, description="SQLite: how often the outbox relay looks for rows (nothing wakes it)")
     broker_reconnect_seconds: float = Field(10.0, gt=0)
     probe_port: int = Field(0, ge=0, le=65535, description="workers: serve /alive, /ready, /metrics here; 0 = off")
     probe_host: str = Field("127.0.0.1", description="workers: address of the probe server (0.0.0.0 in pods)")

@@ -100,6 +100,15 @@ def migrate(engine: Engine, script_location: Path = MIGRATIONS, version_table: s
             lock.close()
 
 
+def own_connection(engine: Engine, *, autocommit: bool = True):
+    """A driver (DB-API) connection outside the engine's pool, for a thread that keeps one connection
+    for itself (the task store's batch writer, the outbox relay's LISTEN); the caller closes it."""
+    cargs, cparams = engine.dialect.create_connect_args(engine.url)
+    conn = engine.dialect.loaded_dbapi.connect(*cargs, **cparams)
+    conn.autocommit = autocommit
+    return conn
+
+
 def ping(engine: Engine) -> bool:
     try:
         with engine.connect() as conn:

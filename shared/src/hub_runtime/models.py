@@ -71,6 +71,9 @@ class TaskEvent(Base):
     task: Mapped[Task] = relationship(back_populates="events")
 
 
+OUTBOX_CHANNEL = "hub_outbox"  # PostgreSQL: the NOTIFY channel that wakes the outbox relays
+
+
 class OutboxMessage(Base):
     """A message committed with its task, published to the broker by the relay, then deleted."""
 

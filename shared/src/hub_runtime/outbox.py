@@ -1,9 +1,15 @@
 """The outbox relay: publishes messages committed with their tasks, then deletes them.
 
-A request commits its task and outbox row and wakes the relay; the relay publishes a batch of rows and
-waits for the broker's confirms once per batch (when the broker offers `publish_batch`, as RabbitMQ does),
-then deletes exactly the confirmed rows. If the broker is down the rows wait and the relay retries with
-backoff, so an accepted task is never lost.
+The relay runs in the worker process (`Runtime.outbox_relay`, started by `hub_runtime.worker.Worker`), not
+in the API that takes the requests: publishing costs CPU, and an API process is bound by one core (the
+GIL), so the API only commits. A request commits its task and outbox row; on PostgreSQL the same statement
+calls `pg_notify`, and the relay, LISTENing on a connection of its own, wakes at once. On SQLite nothing
+can wake another process, so the relay looks every `outbox_sqlite_poll_seconds`. In both cases it also looks
+every `poll_seconds` whatever happens, so a lost notification delays a message but never loses it.
+
+The relay publishes a batch of rows and waits for the broker's confirms once per batch (when the broker
+offers `publish_batch`, as RabbitMQ does), then deletes exactly the confirmed rows. If the broker is down
+the rows wait and the relay retries with backoff, so an accepted task is never lost.
 
 On PostgreSQL the relay claims its batch with `SELECT ... FOR UPDATE SKIP LOCKED` and deletes it in the
 same transaction, so relays of several API processes (gunicorn `--workers N`, replicas) share the rows
@@ -19,13 +25,15 @@ from __future__ import annotations
 
 import logging
 import threading
+from contextlib import suppress
 
 from sqlalchemy import Connection, Engine, bindparam, delete, select, tuple_, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from .broker.base import Broker, BrokerError
+from .db import own_connection
 from .metrics import OUTBOX_PUBLISHED
-from .models import OutboxMessage
+from .models import OUTBOX_CHANNEL, OutboxMessage
 
 log = logging.getLogger("hub.outbox")
 
@@ -41,19 +49,23 @@ _FAILED = (update(_OUTBOX).where(_OUTBOX.c.id == bindparam("row_id"))
 
 class OutboxRelay:
     def __init__(self, sessions: sessionmaker[Session], broker: Broker, instance: str, *,
-                 poll_seconds: float = 1.0, batch: int = 200, linger_seconds: float = 0.02):
+                 poll_seconds: float = 1.0, batch: int = 200, linger_seconds: float = 0.02,
+                 own_broker: bool = False):
+        """`poll_seconds`: how often to look for rows when nothing woke the relay; `own_broker`: the
+        relay closes `broker` when it stops (it was opened for the relay alone)."""
         self.sessions = sessions
         self.broker = broker
         self.instance = instance
         self.poll_seconds = poll_seconds
         self.batch = batch
         self.linger_seconds = linger_seconds
+        self.own_broker = own_broker
         self.engine: Engine = sessions.kw["bind"]
         self.claim = self.engine.dialect.name == "postgresql"
         self._published = OUTBOX_PUBLISHED.labels(instance)
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._declared: set[str] = set()
 
     def notify(self) -> None:
@@ -143,13 +155,44 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 30.0)
             self._wake.wait(backoff)
 
+    def listen(self) -> None:
+        """PostgreSQL: wake the relay whenever a transaction that wrote outbox rows commits, in any process
+        (`LISTEN` on a connection of its own; the task store's batch statement calls `pg_notify`)."""
+        backoff = 0.5
+        while not self._stop.is_set():
+            conn = None
+            try:
+                conn = own_connection(self.engine)
+                conn.execute(f"LISTEN {OUTBOX_CHANNEL}")
+                self.notify()  # rows committed before the LISTEN took effect
+                backoff = 0.5
+                while not self._stop.is_set():
+                    for _ in conn.notifies(timeout=0.5, stop_after=1):
+                        self.notify()
+            except Exception as exc:  # noqa: BLE001 - the relay still polls; try again later
+                if not self._stop.is_set():
+                    log.warning("outbox: cannot listen for new rows (polling meanwhile), retrying in %.1fs: %s",
+                                backoff, exc)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 30.0)
+            finally:
+                if conn is not None:
+                    with suppress(Exception):
+                        conn.close()
+
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self.run, name="outbox-relay", daemon=True)
-            self._thread.start()
+        if self._threads:
+            return
+        self._threads.append(threading.Thread(target=self.run, name="outbox-relay", daemon=True))
+        if self.claim:
+            self._threads.append(threading.Thread(target=self.listen, name="outbox-listen", daemon=True))
+        for thread in self._threads:
+            thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         self._wake.set()
-        if self._thread:
-            self._thread.join(timeout)
+        for thread in self._threads:
+            thread.join(timeout)
+        if self.own_broker:
+            self.broker.close()

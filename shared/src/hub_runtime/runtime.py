@@ -10,6 +10,7 @@ from .broker.base import Broker
 from .config import RuntimeSettings
 from .control import WorkerControl
 from .db import make_engine, make_sessions, migrate
+from .outbox import OutboxRelay
 from .secrets import SecretBox
 from .tasks import TaskStore
 
@@ -78,6 +79,14 @@ class Runtime:
     def broker(self) -> Broker:
         broker = make_broker(self.settings, connection_name=f"{self.role}:{self.instance.id}")
         return broker
+
+    def outbox_relay(self) -> OutboxRelay:
+        """The relay that publishes this database's outbox, on a broker connection of its own (the
+        worker's consumer keeps its connection to itself). Not started."""
+        sqlite = self.engine.dialect.name == "sqlite"
+        poll = self.settings.outbox_sqlite_poll_seconds if sqlite else self.settings.outbox_poll_seconds
+        broker = make_broker(self.settings, connection_name=f"relay:{self.instance.id}")
+        return OutboxRelay(self.sessions, broker, self.instance.id, poll_seconds=poll, own_broker=True)
 
     def close(self) -> None:
         if "broker" in self.__dict__:

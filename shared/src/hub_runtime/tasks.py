@@ -16,8 +16,8 @@ from sqlalchemy import Engine, delete, event, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from .db import transaction
-from .models import OutboxMessage, Task, TaskEvent, TaskStatus, utcnow
+from .db import own_connection, transaction
+from .models import OUTBOX_CHANNEL, OutboxMessage, Task, TaskEvent, TaskStatus, utcnow
 from .secrets import SecretBox
 
 log = logging.getLogger("hub.tasks")
@@ -190,7 +190,9 @@ _SQLITE_OUTBOX = "INSERT INTO outbox (queue, message_id, body, created_at, attem
 # One statement writes the whole batch: a single statement is one transaction, so it runs in autocommit
 # mode (no BEGIN/COMMIT round trips), prepared once on the server. The rows travel as one JSON array (one
 # json.dumps instead of a parameter per column and row), so the statement's text is the same for any batch.
-_PG_BATCH = """
+# `pg_notify` wakes the outbox relays LISTENing in other processes (models.OUTBOX_CHANNEL) once the batch
+# has committed; PostgreSQL sends one notification per transaction however many rows call it.
+_PG_BATCH = f"""
 WITH batch AS (
     SELECT * FROM json_to_recordset(%(rows)s::json)
         AS b(id varchar, kind varchar, key varchar, fingerprint varchar, payload json, secret text,
@@ -210,7 +212,7 @@ WITH batch AS (
     SELECT %(queue)s, new.id, batch.body, batch.created_at, 0 FROM new JOIN batch USING (id)
     ORDER BY batch.created_at
 )
-SELECT id, key FROM new
+SELECT id, key, pg_notify('{OUTBOX_CHANNEL}', '') FROM new
 """
 
 
@@ -239,20 +241,17 @@ class _PostgresWriter(_BatchWriter):
             fresh = self._conn is None
             try:
                 conn = self._connection()
-                return {key: task_id for task_id, key in conn.execute(_PG_BATCH, params, prepare=True)}
+                return {key: task_id for task_id, key, _ in conn.execute(_PG_BATCH, params, prepare=True)}
             except self.unavailable:
                 self._close_broken()
                 if fresh:
                     raise
             # a connection kept from before failed (the server restarted, or closed it): once more on a new one
-            return {key: task_id for task_id, key in self._connection().execute(_PG_BATCH, params, prepare=True)}
+            return {key: task_id for task_id, key, _ in self._connection().execute(_PG_BATCH, params, prepare=True)}
 
     def _connection(self):
         if self._conn is None:
-            cargs, cparams = self.engine.dialect.create_connect_args(self.engine.url)
-            conn = self.engine.dialect.loaded_dbapi.connect(*cargs, **cparams)
-            conn.autocommit = True
-            self._conn = conn
+            self._conn = own_connection(self.engine)
         return self._conn
 
     def _close_broken(self) -> None:

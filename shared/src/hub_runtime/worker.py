@@ -8,6 +8,8 @@
   idempotent (the ERP adapter looks for the order line before adding it).
 - Pause/resume: the desired state is read before each message; SIGTERM stops after the current task.
 - A heartbeat thread reports running / paused so `/alive` can tell running, stopped and dead.
+- The instance's outbox relay runs beside the loop (a thread with its own broker connection), paused or
+  not: the API only commits its tasks and this process publishes them (`hub_runtime.outbox`).
 """
 
 from __future__ import annotations
@@ -65,8 +67,9 @@ Handler = Callable[[Job], dict]
 
 class Worker:
     def __init__(self, runtime: Runtime, handler: Handler, *, poll_seconds: float = 1.0,
-                 on_idle: Callable[[], None] | None = None):
+                 on_idle: Callable[[], None] | None = None, relay: bool = True):
         self.rt = runtime
+        self.relay = runtime.outbox_relay() if relay else None
         self.handler = handler
         self.on_idle = on_idle
         self.poll_seconds = poll_seconds
@@ -89,6 +92,8 @@ class Worker:
 
     def run(self) -> None:
         log.info("worker starting", extra={"queue": self.rt.queue})
+        if self.relay is not None:
+            self.relay.start()
         self._beat_thread.start()
         if self.rt.settings.probe_port:
             self._probes = serve_probes(self.rt.settings.probe_port, self._alive, self._ready,
@@ -110,6 +115,8 @@ class Worker:
                 elif self.on_idle is not None:
                     self.on_idle()
         finally:
+            if self.relay is not None:
+                self.relay.stop()
             self.rt.control.signed_off()
             WORKER_UP.labels(self.rt.instance.id).set(0)
             if self._probes is not None:

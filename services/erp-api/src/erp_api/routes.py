@@ -7,7 +7,6 @@ from flask import Blueprint, jsonify, send_file
 from hub_runtime.artifacts import ArtifactStore
 from hub_runtime.jsonlog import bind
 from hub_runtime.metrics import TASKS_DUPLICATE, TASKS_RECEIVED
-from hub_runtime.outbox import OutboxRelay
 from hub_runtime.runtime import Runtime
 from hub_runtime.tasks import IdempotencyConflict
 from hub_runtime.web.app_factory import note_request
@@ -18,7 +17,7 @@ from .handlers import ORDER_KIND, WrongWorkshop, place_order, status_view
 from .schemas import CreateOrder, OrderAccepted, OrderStatus, StatusQuery
 
 
-def orders_blueprint(runtime: Runtime, api: OpenAPI, relay: OutboxRelay | None) -> Blueprint:
+def orders_blueprint(runtime: Runtime, api: OpenAPI) -> Blueprint:
     bp = Blueprint("orders", __name__)
     instance = runtime.instance
     artifacts = ArtifactStore(runtime.settings.artifact_dir)
@@ -40,8 +39,6 @@ def orders_blueprint(runtime: Runtime, api: OpenAPI, relay: OutboxRelay | None) 
                            "order", {"uniqueid": "already used with another body"}) from None
         if submitted.created:
             received.inc()
-            if relay is not None:
-                relay.notify()
             # said on the request's access line (one line per order): "POST /create 200: order accepted"
             note_request("order accepted", worksheet=body.worksheet, product_nr=body.product_nr,
                          amount=body.product_amount)

@@ -1,11 +1,10 @@
-"""create_app for one report-api instance: the runtime's app factory, the user-facing blueprints and the
-outbox relay."""
+"""create_app for one report-api instance: the runtime's app factory and the user-facing blueprints. The
+API only commits the reports it queues; the instance's report-worker publishes them (`hub_runtime.outbox`)."""
 
 from __future__ import annotations
 
 from flask import Flask
 
-from hub_runtime.outbox import OutboxRelay
 from hub_runtime.web.app_factory import create_app as create_runtime_app
 from hub_runtime.web.errors import ApiError
 from hub_runtime.web.openapi import OpenAPI
@@ -18,22 +17,19 @@ from .web.report_routes import reports_blueprint
 from .web.schedule_routes import schedules_blueprint
 
 
-def create_app(settings: ReportSettings, name: str, *, start_relay: bool = True) -> Flask:
+def create_app(settings: ReportSettings, name: str) -> Flask:
     service = ReportService(settings, name, role="api")
     runtime = service.runtime
-    relay = OutboxRelay(runtime.sessions, runtime.broker, runtime.instance.id,
-                        poll_seconds=settings.outbox_poll_seconds)
     api = OpenAPI(f"report-api: {name}", user_auth=bearer_user(service.auth),
                   description="Reports from large CSV files by JSON/YAML rules, on demand or on a cron schedule. "
                               "Log in at /api/auth/login/ and send the access token as a bearer token.")
     app = create_runtime_app(runtime, api, [
         auth_blueprint(service.auth, api),
-        reports_blueprint(settings, service.storage, service.reports, relay, api),
+        reports_blueprint(settings, service.storage, service.reports, api),
         schedules_blueprint(settings, service.storage, service.reports, service.schedules, api),
     ])
     app.request_class = StagingRequest
-    app.config.update(STORAGE=service.storage, MAX_CONTENT_LENGTH=settings.max_upload_bytes, RELAY=relay,
-                      SERVICE=service)
+    app.config.update(STORAGE=service.storage, MAX_CONTENT_LENGTH=settings.max_upload_bytes, SERVICE=service)
     app.teardown_request(drop_unrecorded_parts)
 
     @app.errorhandler(413)
@@ -42,6 +38,4 @@ def create_app(settings: ReportSettings, name: str, *, start_relay: bool = True)
                          f"({settings.max_upload_bytes} bytes, HUB_MAX_UPLOAD_BYTES)")
         return app.handle_user_exception(error)
 
-    if start_relay:
-        relay.start()
     return app

@@ -48,13 +48,11 @@ def default_workers(environ=os.environ) -> int:
     """How many gunicorn worker processes serve the API unless `--workers` says otherwise:
     `HUB_API_WORKERS`, else 1.
 
-    Several processes are safe on PostgreSQL (each group-commits its own requests; the outbox relays claim
-    rows with `SELECT ... FOR UPDATE SKIP LOCKED`, so no message is published twice) and use more cores when
-    the database and the broker run elsewhere. On the 2-core benchmark machine, where PostgreSQL, RabbitMQ
-    and the load generator share the cores, 2 processes took fewer orders per second than 1 (606/s against
-    672/s) and each costs about 90 MiB more, hence 1. On SQLite keep 1: there is one writer per database
-    file anyway, and the SQLite relay does not claim rows, so two relays may publish a message twice
-    (harmless to the idempotent worker, but wasted)."""
+    Several processes are safe on PostgreSQL (each group-commits its own requests; the worker publishes)
+    and use more cores when the database and the broker run elsewhere. On the 2-core benchmark machine,
+    where PostgreSQL, RabbitMQ and the load generator share the cores, 2 processes took fewer orders per
+    second than 1 (606/s against 672/s) and each costs about 90 MiB more, hence 1. On SQLite keep 1:
+    there is one writer per database file anyway."""
     configured = environ.get("HUB_API_WORKERS", "").strip()
     if not configured:
         return 1

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from flask import Blueprint, Response, g, jsonify, request, send_file
 
-from hub_runtime.outbox import OutboxRelay
 from hub_runtime.web.errors import ApiError
 from hub_runtime.web.openapi import ErrorBody, OpenAPI, parse_model
 
@@ -88,8 +87,7 @@ def request_options(model):
     return parse_model(model, data, "body")
 
 
-def reports_blueprint(settings: ReportSettings, storage: Storage, reports: Reports, relay: OutboxRelay | None,
-                      api: OpenAPI) -> Blueprint:
+def reports_blueprint(settings: ReportSettings, storage: Storage, reports: Reports, api: OpenAPI) -> Blueprint:
     bp = Blueprint("reports", __name__)
 
     def user() -> str:
@@ -136,8 +134,6 @@ def reports_blueprint(settings: ReportSettings, storage: Storage, reports: Repor
             task_id = reports.request(user(), inputs, options.format)
         except ReportRequestError as exc:
             raise ApiError(400, "rules_do_not_fit", exc.message, problem_fields(exc.problems)) from None
-        if relay is not None:
-            relay.notify()
         return jsonify(task_id=task_id, state="placed", status_url=f"/api/report-status/{task_id}/"), 202
 
     @api.operation(bp, "/api/report-status/<task_id>/", "GET", auth="user", tag="reports",
