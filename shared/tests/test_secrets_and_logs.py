@@ -20,6 +20,29 @@ def test_encrypts_and_rotates_keys():
         SecretBox([new]).decrypt(token)
 
 
+def test_tokens_are_aes_gcm_bound_to_their_key_and_unforgeable():
+    key = Fernet.generate_key()
+    box = SecretBox([key])
+    token = box.encrypt({"password": "gygag"})
+    assert token.startswith("g1.") and token != box.encrypt({"password": "gygag"})  # a fresh nonce each time
+    assert box.decrypt(token) == {"password": "gygag"}
+    version, key_id, body = token.split(".", 2)
+    flipped = body[:10] + ("A" if body[10] != "A" else "B") + body[11:]
+    for forged in (f"{version}.{key_id}.{flipped}", f"{version}.{key_id}.", f"{version}.{key_id}.!!",
+                   f"{version}.ffffffff.{body}", "g1.", "not a token"):
+        with pytest.raises(ValueError, match="cannot be decrypted"):
+            box.decrypt(forged)
+
+
+def test_fernet_tokens_of_earlier_versions_still_decrypt_and_rotate_to_aes_gcm():
+    key = Fernet.generate_key()
+    legacy = Fernet(key).encrypt(b'{"username": "admin", "password": "gygag"}').decode()
+    box = SecretBox([key])
+    assert box.decrypt(legacy) == {"username": "admin", "password": "gygag"}
+    rotated = box.rotate(legacy)
+    assert rotated.startswith("g1.") and box.decrypt(rotated) == {"username": "admin", "password": "gygag"}
+
+
 def test_generated_key_file_is_private_and_reused(tmp_path):
     first = SecretBox.from_setting(None, tmp_path)
     assert oct((tmp_path / "secret.key").stat().st_mode & 0o777) == "0o600"

@@ -31,7 +31,7 @@ class RuntimeSettings(BaseSettings):
     queue_prefix: str = Field("", description="prefix of every queue name (isolates test runs)")
     api_token: SecretStr = Field(description="bearer token callers must send")
     secret_keys: SecretStr | None = Field(
-        None, description="comma-separated Fernet keys; the first encrypts, all decrypt (rotation)"
+        None, description="comma-separated keys (32 bytes, base64url); the first encrypts, all decrypt (rotation)"
     )
     db_pool_size: int = Field(3, ge=1, le=100, description="PostgreSQL connections a process keeps open")
     db_max_overflow: int = Field(10, ge=0, le=200, description="extra connections opened under load, then closed")
