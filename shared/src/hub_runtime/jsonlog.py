@@ -24,10 +24,16 @@ _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
 _SECRET_KEY = re.compile("|".join(SECRET_WORDS), re.IGNORECASE)
+_secret_verdicts: dict[str, bool] = {}  # the keys a process logs are few: each is searched once
 
 
 def is_secret_key(key: str) -> bool:
-    return _SECRET_KEY.search(key) is not None
+    verdict = _secret_verdicts.get(key)
+    if verdict is None:
+        verdict = _SECRET_KEY.search(key) is not None
+        if len(_secret_verdicts) < 4096:  # keys of redacted bodies come from callers: keep the cache bounded
+            _secret_verdicts[key] = verdict
+    return verdict
 
 
 def redact(value):
@@ -115,6 +121,9 @@ def setup_logging(level: str = "INFO", fmt: str = "json", **static_fields) -> No
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # No formatter here prints a record's process, thread or multiprocessing names: skip looking them up
+    # for every record (a request's access line is on the path of every order).
+    logging.logProcesses = logging.logThreads = logging.logMultiprocessing = False
     for noisy in ("werkzeug", "urllib3", "alembic"):
         logging.getLogger(noisy).setLevel("WARNING")
     # pika logs every lost connection at ERROR; the broker adapter reports them itself, as warnings.

@@ -5,7 +5,8 @@ document, so the document cannot drift from the code.
     def create(body: CreateOrder): ...
 
 Each operation names how callers authenticate (`auth`):
-- `"token"` (default): the instance's bearer token (`HUB_API_TOKEN`), checked by the app factory;
+- `"token"` (default): the instance's bearer token (`HUB_API_TOKEN`), checked by the `token_auth` callable
+  the app factory gives the `OpenAPI`;
 - `"user"`: a user's access token, checked by the `user_auth` callable the service gives its `OpenAPI`
   before the view runs (report-api's JWTs);
 - `"none"`: public (probes, documentation).
@@ -56,6 +57,7 @@ class OpenAPI:
     version: str = "1.0.0"
     description: str = ""
     user_auth: Callable[[], None] | None = None  # raises ApiError(401) unless a valid user token came
+    token_auth: Callable[[], None] = field(default=lambda: _no_token_auth())  # set by the app factory
     operations: list[Operation] = field(default_factory=list)
 
     def operation(self, bp: Blueprint, rule: str, method: str, *, summary: str = "",
@@ -72,7 +74,9 @@ class OpenAPI:
         def decorate(view):
             @functools.wraps(view)
             def wrapper(**kwargs):
-                if auth == "user":
+                if auth == "token":
+                    self.token_auth()
+                elif auth == "user":
                     self.user_auth()
                 if body is not None:
                     kwargs["body"] = parse_model(body, _json_body(), "body")
@@ -80,7 +84,6 @@ class OpenAPI:
                     kwargs["query"] = parse_model(query, request.args.to_dict(), "query")
                 return view(**kwargs)
 
-            wrapper.auth = auth  # the app factory checks the instance token when it is "token"
             bp.add_url_rule(rule, view_func=wrapper, methods=[method])
             self.operations.append(Operation(rule, method.upper(), summary or (view.__doc__ or "").strip(),
                                              body, query, responses, auth, tag))
@@ -142,6 +145,10 @@ class OpenAPI:
                             f"</td><td>{html.escape(op['summary'])}</td><td>{codes}</td></tr>")
         schemas = html.escape(json.dumps(doc["components"]["schemas"], indent=2))
         return _DOCS_TEMPLATE.format(title=html.escape(self.title), rows="\n".join(rows), schemas=schemas)
+
+
+def _no_token_auth() -> None:
+    raise RuntimeError("OpenAPI.token_auth is not set: build the app with hub_runtime.web.app_factory")
 
 
 def _json_body() -> dict:
