@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -58,6 +59,19 @@ PROD1 = "hub PG+RMQ 1 proc"
 
 def prod_label(workers: int) -> str:
     return f"hub PG+RMQ {workers} proc{'s' if workers > 1 else ''}"
+
+
+@dataclass
+class Served:
+    """A system under intake load: its API process, URL and workshop, and for the hub its relay (the paused
+    erp-worker) with the database URL whose outbox it publishes."""
+
+    key: str
+    process: ServiceProcess
+    url: str
+    workshop: str
+    tag: str
+    relay: tuple[ServiceProcess, str] | None = None
 
 
 class Bench:
@@ -138,44 +152,66 @@ class Bench:
             raise RuntimeError(f"loadgen failed ({done.returncode}): {done.stderr[-2000:]}")
         return json.loads(done.stdout.strip().splitlines()[-1])
 
-    def intake(self, process: ServiceProcess, url: str, workshop: str, tag: str,
-               relay: tuple[ServiceProcess, str] | None = None, open_loop: bool = True) -> dict:
-        """`relay`: the hub's erp-worker (paused: it only relays) and its database URL, where the relay's
-        rate and whether the outbox drained are read."""
+    def intake(self, systems: list[Served]) -> dict[str, dict]:
+        """Intake figures of every system, all running at once. The closed-loop figure is measured in
+        `--rounds` rounds that take turns between the systems (order A B C, then C B A, ...), so that a
+        machine that runs faster or slower for a while (a shared 2-core VM does) favours none of them; its
+        rate is the sum of the accepted orders over the sum of the measured windows. Then, for each
+        system, the relay catching up and the open-loop latency."""
         a = self.args
-        result: dict = {"rss_fresh": self.fresh_rss(process, url, workshop)}
-        rows_before = outbox_rows(relay[1]) if relay else 0
-        cpu_before = group_cpu_seconds(process.pid)
-        relay_cpu_before = group_cpu_seconds(relay[0].pid) if relay else 0.0
-        machine_before = machine_busy_seconds()
-        load_started = time.perf_counter()
-        closed = self.loadgen(url, workshop, f"{tag}-c", mode="closed", concurrency=a.concurrency,
-                              duration=a.duration, warmup=a.warmup, procs=a.procs)
-        result["closed"] = closed
-        if relay:
-            # published meanwhile = rows there before + rows the load added - rows still there; then let
-            # the relay catch up before the latency run, so that figure is not measured while a backlog drains
-            published_during = rows_before + closed["total_ok"] - outbox_rows(relay[1])
-            result["relay_rate"] = published_during / (time.perf_counter() - load_started)
-            started = time.perf_counter()
-            deadline = started + a.relay_drain_timeout
-            while time.perf_counter() < deadline and outbox_rows(relay[1]):
-                time.sleep(0.25)
-            result["relay_backlog_s"] = time.perf_counter() - started
-            result["relay_drained"] = not outbox_rows(relay[1])
-        # CPU per accepted order during the closed-loop run (and the relay catching up after it): the API's
-        # process group, the relay's (the erp-worker) and the whole machine's (load generator, PostgreSQL,
-        # RabbitMQ and anything else running included)
-        per_order = 1000 / max(1, closed["total_ok"])
-        result["cpu_ms_per_order"] = (group_cpu_seconds(process.pid) - cpu_before) * per_order
-        if relay:
-            result["relay_cpu_ms_per_order"] = (group_cpu_seconds(relay[0].pid) - relay_cpu_before) * per_order
-        result["machine_cpu_ms_per_order"] = (machine_busy_seconds() - machine_before) * per_order
-        if not open_loop:
-            return result
-        result["open"] = self.loadgen(url, workshop, f"{tag}-o", mode="open", rate=a.rate,
-                                      concurrency=a.open_connections, duration=a.duration, warmup=a.warmup)
-        return result
+        results = {s.key: {"rss_fresh": self.fresh_rss(s.process, s.url, s.workshop)} for s in systems}
+        sums = {s.key: dict.fromkeys(("ok", "errors", "total_ok", "window", "load_s", "published", "api_cpu",
+                                      "relay_cpu", "machine"), 0) | {"p50": [], "p99": [], "rates": []}
+                for s in systems}
+        for round_no in range(a.rounds):
+            for s in (systems if round_no % 2 == 0 else systems[::-1]):
+                total = sums[s.key]
+                rows_before = outbox_rows(s.relay[1]) if s.relay else 0
+                cpu, relay_cpu, machine = (group_cpu_seconds(s.process.pid),
+                                           group_cpu_seconds(s.relay[0].pid) if s.relay else 0.0,
+                                           machine_busy_seconds())
+                started = time.perf_counter()
+                closed = self.loadgen(s.url, s.workshop, f"{s.tag}-c{round_no}", mode="closed",
+                                      concurrency=a.concurrency, duration=a.duration / a.rounds, warmup=a.warmup,
+                                      procs=a.procs)
+                total["load_s"] += time.perf_counter() - started
+                for field in ("ok", "errors", "total_ok"):
+                    total[field] += closed[field]
+                total["window"] += closed["elapsed"]
+                total["p50"].append(closed["p50_ms"])
+                total["p99"].append(closed["p99_ms"])
+                total["rates"].append(closed["rate"])
+                total["api_cpu"] += group_cpu_seconds(s.process.pid) - cpu
+                total["machine"] += machine_busy_seconds() - machine
+                if s.relay:
+                    # published meanwhile = rows there before + rows the load added - rows still there
+                    total["relay_cpu"] += group_cpu_seconds(s.relay[0].pid) - relay_cpu
+                    total["published"] += rows_before + closed["total_ok"] - outbox_rows(s.relay[1])
+        for s in systems:
+            total, result = sums[s.key], results[s.key]
+            p50s = sorted(v for v in total["p50"] if v is not None)
+            result["closed"] = {"ok": total["ok"], "errors": total["errors"], "rounds": total["rates"],
+                                "rate": total["ok"] / total["window"] if total["window"] else 0.0,
+                                "p50_ms": p50s[len(p50s) // 2] if p50s else None,
+                                "p99_ms": max((v for v in total["p99"] if v is not None), default=None)}
+            # CPU per accepted order during the closed-loop rounds: the API's process group, the relay's (the
+            # erp-worker) and the whole machine's (load generator, PostgreSQL, RabbitMQ and all else)
+            per_order = 1000 / max(1, total["total_ok"])
+            result["cpu_ms_per_order"] = total["api_cpu"] * per_order
+            result["machine_cpu_ms_per_order"] = total["machine"] * per_order
+            if s.relay:
+                result["relay_cpu_ms_per_order"] = total["relay_cpu"] * per_order
+                result["relay_rate"] = total["published"] / total["load_s"]
+                # let the relay catch up before the latency run, so that it is not measured while a backlog drains
+                started = time.perf_counter()
+                deadline = started + a.relay_drain_timeout
+                while time.perf_counter() < deadline and outbox_rows(s.relay[1]):
+                    time.sleep(0.25)
+                result["relay_backlog_s"] = time.perf_counter() - started
+                result["relay_drained"] = not outbox_rows(s.relay[1])
+            result["open"] = self.loadgen(s.url, s.workshop, f"{s.tag}-o", mode="open", rate=a.rate,
+                                          concurrency=a.open_connections, duration=a.duration, warmup=a.warmup)
+        return results
 
     def start_relay(self, config: str, api_url: str, workshop: str) -> tuple[ServiceProcess, str]:
         """The workshop's erp-worker, paused before it starts (PUT /stop_worker): it consumes nothing, so
@@ -254,25 +290,25 @@ class Bench:
         headline = "prod" if production else "embedded"
         hub_key = prod if production else EMBEDDED
 
-        # 1 + 2: intake, hub as deployed (headline configuration), the hub with one process, the baseline
-        progress(f"intake: {hub_key}")
+        # 1 + 2: intake of the hub as deployed (the headline), the hub with one process (when that is not the
+        # headline), the baseline and the embedded defaults, all started first and measured in turns
+        progress("intake, in turns: " + ", ".join(dict.fromkeys((hub_key, PROD1, BASE, EMBEDDED))))
         api, url = self.start_hub_api(headline, INTAKE_WORKSHOP)
-        relay = self.start_relay(headline, url, INTAKE_WORKSHOP)
-        results[hub_key]["intake"] = self.intake(api, url, INTAKE_WORKSHOP, "hub", relay)
-        self.stop(relay[0], api)
-
-        # 1b: the hub with one gunicorn worker process, as the baseline runs (when that is not the headline)
+        systems = [Served(hub_key, api, url, INTAKE_WORKSHOP, "hub", self.start_relay(headline, url, INTAKE_WORKSHOP))]
         if production and self.hub_workers["prod"] > 1 and not a.skip_one_proc:
-            progress(f"intake: {PROD1}")
-            api, url = self.start_hub_api("prod", INTAKE_WORKSHOP + " One", workers=1)
-            relay = self.start_relay("prod", url, INTAKE_WORKSHOP + " One")
-            results[PROD1]["intake"] = self.intake(api, url, INTAKE_WORKSHOP + " One", "hub1", relay)
-            self.stop(relay[0], api)
-
-        progress(f"intake: {BASE}")
+            one = INTAKE_WORKSHOP + " One"
+            api, url = self.start_hub_api("prod", one, workers=1)
+            systems.append(Served(PROD1, api, url, one, "hub1", self.start_relay("prod", url, one)))
         base, url = self.start_baseline(with_consumer=False)
-        results[BASE]["intake"] = self.intake(base, url, INTAKE_WORKSHOP, "base")
-        self.stop(base)
+        systems.append(Served(BASE, base, url, INTAKE_WORKSHOP, "base"))
+        if production and not a.skip_embedded:
+            api, url = self.start_hub_api("embedded", INTAKE_WORKSHOP)
+            systems.append(Served(EMBEDDED, api, url, INTAKE_WORKSHOP, "emb",
+                                  self.start_relay("embedded", url, INTAKE_WORKSHOP)))
+        for key, result in self.intake(systems).items():
+            results[key]["intake"] = result
+        for served in systems:
+            self.stop(*([served.relay[0]] if served.relay else []), served.process)
 
         # 3 + 4: a fresh pair per system: idle memory, then end-to-end into the demo ERP
         progress(f"end-to-end: {hub_key}")
@@ -296,13 +332,6 @@ class Bench:
         results[BASE]["rss_after"] = group_rss_kib(base.pid)
         self.stop(base)
 
-        # the embedded defaults, intake only
-        if production and not a.skip_embedded:
-            progress(f"intake: {EMBEDDED}")
-            api, url = self.start_hub_api("embedded", INTAKE_WORKSHOP)
-            relay = self.start_relay("embedded", url, INTAKE_WORKSHOP)
-            results[EMBEDDED]["intake"] = self.intake(api, url, INTAKE_WORKSHOP, "emb", relay)
-            self.stop(relay[0], api)
         results["_hub_key"] = hub_key
         results["_workers"] = {"hub": self.hub_workers[headline], "base": self.base_workers}
         return results
@@ -406,8 +435,10 @@ def report(results: dict, args: argparse.Namespace, notes: list[str]) -> str:
 
     c, o = "closed", "open"
     row(f"1 intake, closed loop, {args.concurrency} conns [ok/s]", lambda r: _num(r["intake"][c]["rate"]))
-    row("    accepted / errors in window", lambda r: f"{r['intake'][c]['ok']} / {r['intake'][c]['errors']}")
-    row("    latency p50 / p99 [ms]",
+    row(f"    each of the {args.rounds} rounds [ok/s]",
+        lambda r: " ".join(f"{rate:.0f}" for rate in r["intake"][c]["rounds"]))
+    row("    accepted / errors in the windows", lambda r: f"{r['intake'][c]['ok']} / {r['intake'][c]['errors']}")
+    row("    latency p50 (median round) / p99 (worst) [ms]",
         lambda r: f"{_num(r['intake'][c]['p50_ms'])} / {_num(r['intake'][c]['p99_ms'])}")
     row("    CPU per accepted order [ms]: API processes", lambda r: _num(r["intake"]["cpu_ms_per_order"], "{:.2f}"))
     row("      relay (the paused erp-worker)",
@@ -447,7 +478,7 @@ def report(results: dict, args: argparse.Namespace, notes: list[str]) -> str:
         f"compared (headline): the hub as deployed, {procs(workers['hub'])} "
         f"({'--workers' if args.workers else 'erp-api default'}), with the baseline as the old system ran, "
         f"{procs(workers['base'])}" + ("" if args.workers else "; persist-queue is a one-process queue")
-        + (f". Also printed: {PROD1}" if results[PROD1] else ""),
+        + (f". Also printed: {PROD1}" if hub_key != PROD1 and results[PROD1] else ""),
         f"load: bench/loadgen.py in its own process ({args.procs} proc), http.client keep-alive, "
         f"a fresh uniqueid per order; {args.warmup:g} s warm-up + {args.duration:g} s measured per run",
         "baseline: Flask + persist-queue (file Queue) endpoint, consumer thread posting lines to the demo ERP",
@@ -472,7 +503,7 @@ def report(results: dict, args: argparse.Namespace, notes: list[str]) -> str:
     if workers["base"] > 1:
         base_procs += "s"
     one = ""
-    if results[PROD1]:
+    if hub_key != PROD1 and results[PROD1]:
         rate1 = results[PROD1]["intake"]["closed"]["rate"]
         one = f"; hub 1 proc {rate1:.1f}/s = {rate1 / base_rate if base_rate else float('nan'):.2f}x"
         lines.append(f"note: the headline ratio compares the hub as deployed ({hub_procs}: erp-api's default on "
@@ -492,7 +523,10 @@ def report(results: dict, args: argparse.Namespace, notes: list[str]) -> str:
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per load run")
+    parser.add_argument("--duration", type=float, default=10.0,
+                        help="measured seconds per load run (closed loop: in all, over the rounds)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="closed loop: rounds taking turns between the systems")
     parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each load run")
     parser.add_argument("--concurrency", type=int, default=24, help="closed loop: keep-alive connections")
     parser.add_argument("--procs", type=int, default=1, help="closed loop: load generator processes")

@@ -27,6 +27,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from .ids import random_bytes
+
 _VERSION = "g1"
 _HKDF_INFO = b"hub_runtime.secrets: AES-256-GCM v1"
 _NONCE_BYTES = 12
@@ -62,7 +64,7 @@ class SecretBox:
 
     def encrypt(self, values: dict) -> str:
         header = f"{_VERSION}.{self._key_id}."
-        nonce = os.urandom(_NONCE_BYTES)
+        nonce = random_bytes(_NONCE_BYTES)
         sealed = self._ciphers[self._key_id].encrypt(nonce, json.dumps(values).encode(), header.encode())
         return header + base64.urlsafe_b64encode(nonce + sealed).decode()
 

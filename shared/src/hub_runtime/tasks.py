@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import uuid
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .db import own_connection, transaction
+from .ids import uuid4_hex
 from .models import OUTBOX_CHANNEL, OutboxMessage, Task, TaskEvent, TaskStatus, utcnow
 from .secrets import SecretBox
 
@@ -292,7 +292,7 @@ class TaskStore:
         a key that was not inserted (taken already, or twice in the batch) is then resolved by its
         caller: same fingerprint -> the existing task, another -> `IdempotencyConflict`."""
         fingerprint = self.box.fingerprint({"payload": payload, "secret": secret})
-        task_id, now = uuid.uuid4().hex, utcnow()
+        task_id, now = uuid4_hex(), utcnow()
         entry = _Entry(key, fingerprint, {
             "id": task_id, "instance": self.instance, "kind": kind, "key": key,
             "fingerprint": fingerprint, "payload": payload,

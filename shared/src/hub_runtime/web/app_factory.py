@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
 import time
 
 from flask import Blueprint, Flask, Response, jsonify, request
 
+from ..ids import random_hex
 from ..jsonlog import new_context
 from ..runtime import Runtime
 from .control_routes import control_blueprint
@@ -53,7 +53,7 @@ class RequestLog:
 
     def __call__(self, environ: dict, start_response):
         started = time.perf_counter()
-        request_id = environ.get("HTTP_X_REQUEST_ID", "")[:64] or os.urandom(16).hex()
+        request_id = environ.get("HTTP_X_REQUEST_ID", "")[:64] or random_hex(16)
         new_context(request_id=request_id)
         status_line = ""
 
