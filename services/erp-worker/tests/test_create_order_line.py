@@ -15,6 +15,15 @@ def test_adds_one_line_with_the_uniqueid_as_reference(demo_erp, make_job, erp_li
     assert len(added) == 1 and str(added[0]["id"]) == result["line_id"]
 
 
+def test_a_first_attempt_is_one_erp_request(demo_erp, make_job):
+    adapter = DemoHttpAdapter(demo_erp)
+    create_order_line(adapter, make_job(uniqueid="warm-up"))  # logs in
+    sent = []
+    adapter.http.hooks["response"].append(lambda response, **_: sent.append(response.request.method))
+    create_order_line(adapter, make_job(uniqueid="one-request"))
+    assert sent == ["POST"]
+
+
 @pytest.mark.parametrize("again", [{"attempts": 2}, {"attempt": 2}], ids=["redelivered", "retried"])
 def test_a_second_run_finds_the_line_instead_of_adding_another(demo_erp, make_job, erp_lines, again):
     adapter = DemoHttpAdapter(demo_erp)

@@ -63,6 +63,13 @@ class DemoHttpAdapter(ErpAdapter):
                           json={"product_nr": product_nr, "quantity": quantity, "reference": reference})
         return _line(body)
 
+    def add_new_line(self, number: str, product_nr: str, quantity: str, reference: str) -> tuple[Worksheet, OrderLine]:
+        """A first attempt posts the line at once: the ERP itself refuses a line on an unknown worksheet
+        (404 `worksheet_not_found`) or a closed one (409 `worksheet_closed`), so the worksheet need not be
+        read first: one request per order instead of two."""
+        worksheet = Worksheet(number, "open", None)
+        return worksheet, self.add_line(worksheet, product_nr, quantity, reference)
+
     def close(self) -> None:
         self.http.close()
 
