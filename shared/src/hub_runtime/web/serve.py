@@ -49,10 +49,9 @@ def default_workers(environ=os.environ) -> int:
     `HUB_API_WORKERS`, else 1.
 
     Several processes are safe on PostgreSQL (each group-commits its own requests; the worker publishes)
-    and use more cores when the database and the broker run elsewhere. On the 2-core benchmark machine,
-    where PostgreSQL, RabbitMQ and the load generator share the cores, 2 processes took fewer orders per
-    second than 1 (606/s against 672/s) and each costs about 90 MiB more, hence 1. On SQLite keep 1:
-    there is one writer per database file anyway."""
+    and use more cores: on the 2-core benchmark machine 2 took 532 orders/s against 468/s for 1, but each
+    costs about 90 MiB more, and an instance usually serves a few orders a minute, hence 1 (see
+    docs/erp-orders.md, "Intake"). On SQLite keep 1: there is one writer per database file anyway."""
     configured = environ.get("HUB_API_WORKERS", "").strip()
     if not configured:
         return 1
