@@ -7,7 +7,6 @@ carries its uniqueid. Keys that look like secrets are redacted from `extra=` fie
 from __future__ import annotations
 
 import contextvars
-import json
 import logging
 import re
 import sys
@@ -15,6 +14,8 @@ import time
 from collections.abc import Mapping
 from contextlib import contextmanager
 from types import MappingProxyType
+
+from . import fastjson
 
 _context: contextvars.ContextVar[Mapping] = contextvars.ContextVar("hub_log_context", default=MappingProxyType({}))
 _static: dict = {}  # process-wide fields (service, instance); threads do not inherit context variables
@@ -64,7 +65,6 @@ def bind(**fields) -> None:
     _context.set({**_context.get(), **fields})
 
 
-_encode = json.JSONEncoder(default=str).encode  # what json.dumps(entry, default=str) does, built once
 _SCALARS = (str, int, float, bool, type(None))
 
 
@@ -102,7 +102,7 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value if isinstance(value, _SCALARS) else redact(value)
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return _encode(entry)
+        return fastjson.dumps(entry)
 
 
 class TextFormatter(logging.Formatter):

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, delete, event, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from . import fastjson
 from .db import own_connection, transaction
 from .ids import uuid4_hex
 from .models import OUTBOX_CHANNEL, OutboxMessage, Task, TaskEvent, TaskStatus, utcnow
@@ -235,7 +236,7 @@ class _PostgresWriter(_BatchWriter):
         batch = [{"id": row["id"], "kind": row["kind"], "key": row["key"], "fingerprint": row["fingerprint"],
                   "payload": row["payload"], "secret": row["secret"], "created_at": row["created_at"].isoformat(),
                   "body": _body(row)} for row in rows]
-        params = {"rows": json.dumps(batch), "instance": self.instance, "queue": self.queue,
+        params = {"rows": fastjson.dumps(batch), "instance": self.instance, "queue": self.queue,
                   "status": TaskStatus.PLACED}
         with self._lock:
             fresh = self._conn is None

@@ -15,6 +15,7 @@ from ..jsonlog import new_context
 from ..runtime import Runtime
 from .control_routes import control_blueprint
 from .errors import ApiError, register_error_handlers
+from .json import FastJSONProvider
 from .openapi import OpenAPI
 
 log = logging.getLogger("hub.http")
@@ -30,6 +31,7 @@ def create_app(runtime: Runtime, api: OpenAPI, blueprints: list[Blueprint] = ())
 
 def create_service_app(name: str, token: str, api: OpenAPI, blueprints: list[Blueprint] = ()) -> Flask:
     app = Flask(name)
+    app.json = FastJSONProvider(app)
     app.json.sort_keys = False
     register_error_handlers(app)
     token_bytes = token.encode()
