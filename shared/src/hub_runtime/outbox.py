@@ -12,7 +12,7 @@ offers `publish_batch`, as RabbitMQ does), then deletes exactly the confirmed ro
 the rows wait and the relay retries with backoff, so an accepted task is never lost.
 
 On PostgreSQL the relay claims its batch with `SELECT ... FOR UPDATE SKIP LOCKED` and deletes it in the
-same transaction, so relays of several API processes (gunicorn `--workers N`, replicas) share the rows
+same transaction, so several relays (worker replicas, or instances sharing one database) share the rows
 instead of publishing each one several times. A crash between publish and commit leaves the rows to be
 published again: delivery is at-least-once and consumers are idempotent. On SQLite (one machine, usually
 one process) rows are read without a lock, since a write lock held while publishing would stall intake;

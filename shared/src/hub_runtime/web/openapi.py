@@ -39,6 +39,10 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
+def _no_token_auth() -> None:
+    raise RuntimeError("OpenAPI.token_auth is not set: build the app with hub_runtime.web.app_factory")
+
+
 @dataclass
 class Operation:
     rule: str
@@ -57,7 +61,7 @@ class OpenAPI:
     version: str = "1.0.0"
     description: str = ""
     user_auth: Callable[[], None] | None = None  # raises ApiError(401) unless a valid user token came
-    token_auth: Callable[[], None] = field(default=lambda: _no_token_auth())  # set by the app factory
+    token_auth: Callable[[], None] = _no_token_auth  # the app factory sets the instance token's check
     operations: list[Operation] = field(default_factory=list)
 
     def operation(self, bp: Blueprint, rule: str, method: str, *, summary: str = "",
@@ -145,10 +149,6 @@ class OpenAPI:
                             f"</td><td>{html.escape(op['summary'])}</td><td>{codes}</td></tr>")
         schemas = html.escape(json.dumps(doc["components"]["schemas"], indent=2))
         return _DOCS_TEMPLATE.format(title=html.escape(self.title), rows="\n".join(rows), schemas=schemas)
-
-
-def _no_token_auth() -> None:
-    raise RuntimeError("OpenAPI.token_auth is not set: build the app with hub_runtime.web.app_factory")
 
 
 def _json_body() -> dict:
