@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -216,6 +217,9 @@ def test_run_with_keepalive_returns_and_raises(broker: Broker) -> None:
 
     with pytest.raises(ValueError, match="handler broke"):
         broker.run_with_keepalive(fails)
+    # handlers run off the calling thread, on one thread kept between calls (even after a handler raised)
+    handler_threads = {broker.run_with_keepalive(threading.get_ident) for _ in range(3)}
+    assert len(handler_threads) == 1 and threading.get_ident() not in handler_threads
     started = time.monotonic()
     broker.keepalive(0.3)
     assert 0.25 <= time.monotonic() - started < 2

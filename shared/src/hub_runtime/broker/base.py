@@ -14,21 +14,47 @@ Semantics every adapter keeps:
   queue with `redelivered=True`. After `delivery_limit` deliveries it goes to the dead-letter queue.
 - `reject(requeue=False)` dead-letters the message; `reject(requeue=True)` returns it to the queue.
 - `run_with_keepalive(fn)` runs a long handler while the connection's heartbeats (or the message lease)
-  are kept alive; `fn` must not use the broker itself.
+  are kept alive; `fn` must not use the broker itself. Handlers run one at a time on a thread the
+  adapter keeps (`HandlerThread`).
 - Every method reconnects with backoff after a lost connection, for up to `reconnect_timeout` seconds,
   then raises `BrokerUnavailable`.
 """
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 DLQ_SUFFIX = ".dlq"
+
+
+class HandlerThread:
+    """The thread `run_with_keepalive` runs handlers on while the caller keeps the connection alive:
+    started on first use and kept until `close` (a new thread per task cost about 1 ms of every order).
+    One thread, so handlers run one at a time; a handler must not call `run_with_keepalive` itself."""
+
+    def __init__(self) -> None:
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[[], T]) -> Future:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-handler")
+            return self._pool.submit(fn)
+
+    def close(self) -> None:
+        """Let the thread end after the handler it may be running (the caller does not wait for it)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False)
 
 
 class BrokerError(Exception):

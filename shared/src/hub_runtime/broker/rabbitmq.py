@@ -25,7 +25,6 @@ import random
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -34,7 +33,15 @@ import pika
 import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel
 
-from hub_runtime.broker.base import DLQ_SUFFIX, Broker, BrokerError, BrokerUnavailable, Delivery, DeliveryLost
+from hub_runtime.broker.base import (
+    DLQ_SUFFIX,
+    Broker,
+    BrokerError,
+    BrokerUnavailable,
+    Delivery,
+    DeliveryLost,
+    HandlerThread,
+)
 
 T = TypeVar("T")
 
@@ -44,6 +51,7 @@ log = logging.getLogger("hub.broker")
 # channel errors on short-lived channels are turned into BrokerError before they reach the retry loop.
 _CONNECTION_ERRORS = (pika.exceptions.AMQPError, OSError)
 _SLICE = 0.1  # seconds the lock is held at most while waiting
+_STEP_ASIDE = 0.002  # seconds `get` leaves the lock to other threads between empty slices
 _PING_TIMEOUT = 1.2
 _FIRST_BACKOFF, _MAX_BACKOFF = 0.2, 5.0
 # Headers the broker adds on delivery / dead-lettering; dropped from Delivery.headers or on replay.
@@ -113,6 +121,7 @@ class RabbitMQBroker(Broker):
         params = pika.URLParameters(url)
         self._where = f"{params.host}:{params.port} vhost {params.virtual_host!r}"  # never the password
         self._lock = threading.RLock()
+        self._handler = HandlerThread()
         self._conn: pika.BlockingConnection | None = None
         self._publisher: BlockingChannel | None = None
         self._confirms: _Confirms | None = None
@@ -285,6 +294,9 @@ class RabbitMQBroker(Broker):
                 delivery = self._with_retry(f"get from {queue}", lambda: self._poll(queue))
             if delivery is not None or time.monotonic() >= deadline:
                 return delivery
+            # Python's locks are not fair: without a pause, this loop would take the lock straight back
+            # and starve the threads waiting for it (publishers, probes) for the whole timeout
+            time.sleep(_STEP_ASIDE)
 
     def _poll(self, queue: str) -> Delivery | None:
         """Wait up to one slice for a message on the queue's consumer channel."""
@@ -353,12 +365,11 @@ class RabbitMQBroker(Broker):
                 self._drop_connection()
 
     def run_with_keepalive(self, fn: Callable[[], T]) -> T:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-handler") as pool:
-            future = pool.submit(fn)
-            future.add_done_callback(lambda _: self._wake())
-            while not future.done():
-                self._pump()
-            return future.result()
+        future = self._handler.submit(fn)
+        future.add_done_callback(lambda _: self._wake())
+        while not future.done():
+            self._pump()
+        return future.result()
 
     def _wake(self) -> None:
         """Interrupt the pump's wait as soon as the handler finishes (else up to a slice is lost)."""
@@ -497,6 +508,7 @@ class RabbitMQBroker(Broker):
             for queue in list(self._consumers):
                 self.release(queue)
             self._drop_connection()
+        self._handler.close()
 
 
 def _close_quietly(conn: pika.BlockingConnection) -> None:

@@ -19,13 +19,13 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Generator
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from hub_runtime.broker.base import DLQ_SUFFIX, Broker, BrokerUnavailable, Delivery, DeliveryLost
+from hub_runtime.broker.base import DLQ_SUFFIX, Broker, BrokerUnavailable, Delivery, DeliveryLost, HandlerThread
 
 T = TypeVar("T")
 
@@ -74,6 +74,7 @@ class SQLiteQueueBroker(Broker):
         self._connections: list[sqlite3.Connection] = []
         self._held: set[_Lease] = set()
         self._lock = threading.Lock()  # guards _connections and _held, not the database
+        self._handler = HandlerThread()
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         with self._guard("open"):
             conn = self._conn()
@@ -202,11 +203,10 @@ class SQLiteQueueBroker(Broker):
                     self._held.discard(lease)
 
     def run_with_keepalive(self, fn: Callable[[], T]) -> T:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-handler") as pool:
-            future = pool.submit(fn)
-            while not wait([future], timeout=self._lease_seconds / 3).done:
-                self._renew_leases()
-            return future.result()
+        future = self._handler.submit(fn)
+        while not wait([future], timeout=self._lease_seconds / 3).done:
+            self._renew_leases()
+        return future.result()
 
     def keepalive(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
@@ -256,3 +256,4 @@ class SQLiteQueueBroker(Broker):
         for conn in connections:
             conn.close()
         self._local = threading.local()
+        self._handler.close()
