@@ -42,20 +42,48 @@ def test_concurrent_submits_of_one_key_store_one_task(runtime):
 def test_transitions_record_history(runtime):
     store = runtime.tasks
     task = store.submit("erp_order", "k", {"a": 1}).task
-    assert store.begin(task.id).status == "processing"
+    started = store.begin(task.id)
+    assert started.task.status == "processing" and started.task.attempts == 1 and started.secret == {}
+    assert started.task.payload == {"a": 1} and started.task.created_at == task.created_at
     store.note(task.id, "retry 1")
-    store.finish(task.id, "created", result={"line_id": "7"})
+    finished = store.finish(task.id, "created", result={"line_id": "7"})
+    assert finished == store.get(task.id)
     view = store.find("k")
     assert view.status == "created" and view.result == {"line_id": "7"} and view.attempts == 1
     assert [h[0] for h in view.history] == ["placed", "processing", "processing", "created"]
     assert store.begin(task.id) is None  # final: nothing to do on redelivery
 
 
+def test_begin_hands_over_the_secret_and_finish_keeps_result_and_records_reason(runtime):
+    store = runtime.tasks
+    task = store.submit("erp_order", "k", {"a": 1}, {"password": "gygag"}).task
+    assert store.begin(task.id).secret == {"password": "gygag"}
+    store.finish(task.id, "processing", result={"step": 1})
+    view = store.finish(task.id, "error", "unknown_worksheet", "worksheet 9 not found")
+    assert (view.status, view.reason_code, view.reason_text) == ("error", "unknown_worksheet", "worksheet 9 not found")
+    assert view.result == {"step": 1}  # no result given: the stored one stays
+    assert store.secret_of(task.id) == {"password": "gygag"}  # not forgotten unless asked
+    assert store.find("k").history[-1][2] == "worksheet 9 not found"
+    assert store.begin(task.id) is None  # an error that was not dead-lettered is final
+
+
+def test_begin_ignores_unknown_tasks_and_tasks_of_other_instances(runtime, settings):
+    from hub_runtime.runtime import Instance, Runtime
+
+    other = Runtime(settings, Instance("erp", "Other Garage"), run_migrations=False)
+    task = other.tasks.submit("erp_order", "k", {}).task
+    try:
+        assert runtime.tasks.begin(task.id) is None and runtime.tasks.begin("no-such-task") is None
+        assert other.tasks.get(task.id).status == "placed" and other.tasks.get(task.id).attempts == 0
+    finally:
+        other.close()
+
+
 def test_dead_lettered_tasks_can_be_begun_again(runtime):
     task = runtime.tasks.submit("erp_order", "k", {}).task
     runtime.tasks.begin(task.id)
     runtime.tasks.finish(task.id, "error", "dead_lettered", "boom")
-    assert runtime.tasks.begin(task.id).attempts == 2
+    assert runtime.tasks.begin(task.id).task.attempts == 2
 
 
 def test_cancel_pending_keeps_processing_tasks_and_drops_outbox(runtime):

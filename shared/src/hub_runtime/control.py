@@ -1,7 +1,8 @@
 """Worker control and heartbeat, kept in the database.
 
-The API records what the operator wants (`running` or `paused`); the worker reads it before every message
-and reports what it does with a heartbeat. The desired state is a row rather than a broker message so that
+The API records what the operator wants (`running` or `paused`); the worker reads it before taking a
+message (at most every 0.2 s while busy, `Worker.control_poll_seconds`) and reports what it does with a
+heartbeat. The desired state is a row rather than a broker message so that
 it survives restarts (a paused worker stays paused) and works while the broker is down; the API confirms a
 change by waiting for the heartbeat that reports it.
 """

@@ -11,7 +11,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, delete, event, func, select
+from sqlalchemy import Engine, delete, event, func, insert, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -53,10 +53,32 @@ class TaskView:
                    task.attempts, dict(task.payload), task.result, task.created_at, task.updated_at, history)
 
 
+    @classmethod
+    def of_row(cls, row) -> TaskView:
+        """From a row of `_VIEW_COLUMNS` (a start's or a finish's RETURNING)."""
+        return cls(row[0], row[1], row[2], row[3], row[4], row[5], row[6], dict(row[7]), row[8], row[9], row[10])
+
+
 @dataclass(frozen=True)
 class Submitted:
     task: TaskView
     created: bool  # False: an identical earlier request; the existing task is returned
+
+
+@dataclass(frozen=True)
+class Started:
+    """A task the worker has just moved to `processing`, with its decrypted secret (for the handler)."""
+
+    task: TaskView
+    secret: dict
+
+
+# The columns a TaskView is made of, in its order (the writers' RETURNING lists).
+_VIEW_COLUMNS = ("id", "key", "kind", "status", "reason_code", "reason_text", "attempts", "payload", "result",
+                 "created_at", "updated_at")
+# A task may start unless it is final; a dead-lettered one may start again (replayed from the DLQ).
+_MAY_START = f"""(status NOT IN ('{TaskStatus.CREATED}', '{TaskStatus.ERROR}', '{TaskStatus.CANCELLED}')
+                 OR (status = '{TaskStatus.ERROR}' AND reason_code = 'dead_lettered'))"""
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -134,12 +156,25 @@ def _body(row: dict) -> str:
 
 
 class _BatchWriter:
-    """Writes rows of new tasks (dicts of `tasks` columns) with their first events and outbox messages
-    in one transaction; returns {key: id} of the tasks inserted (a key already taken is skipped)."""
+    """The task store's statements on every order's path, each one transaction with its status event:
+    `write` (the intake batch), `start` and `finish` (the worker's transitions)."""
 
     unavailable: tuple[type[Exception], ...] = (OperationalError,)  # the database is away: do not retry
 
     def write(self, rows: list[dict]) -> dict[str, str]:
+        """Insert new tasks (dicts of `tasks` columns) with their first events and outbox messages;
+        returns {key: id} of the tasks inserted (a key already taken is skipped)."""
+        raise NotImplementedError
+
+    def start(self, task_id: str, instance: str, at: datetime) -> tuple | None:
+        """Move the task to `processing` and count the attempt, unless it is final (`_MAY_START`) or of
+        another instance; returns its `_VIEW_COLUMNS` and its `secret`, or None."""
+        raise NotImplementedError
+
+    def finish(self, task_id: str, status: str, reason_code: str | None, reason_text: str | None,
+               result: dict | None, forget_secret: bool, at: datetime) -> tuple:
+        """Set the task's outcome (`result` None keeps the stored one; `forget_secret` drops the
+        credentials); returns its `_VIEW_COLUMNS`."""
         raise NotImplementedError
 
 
@@ -173,6 +208,35 @@ class _SQLiteWriter(_BatchWriter):
             finally:
                 cursor.close()
         return inserted
+
+
+    def start(self, task_id: str, instance: str, at: datetime) -> tuple | None:
+        statement = (update(Task).where(Task.id == task_id, Task.instance == instance, text(_MAY_START))
+                     .values(status=TaskStatus.PROCESSING, reason_code=None, reason_text=None,
+                             attempts=Task.attempts + 1, updated_at=at)
+                     .returning(*_view_columns(), Task.secret))
+        with self.engine.begin() as conn:
+            row = conn.execute(statement).one_or_none()
+            if row is not None:
+                conn.execute(insert(TaskEvent).values(task_id=task_id, status=TaskStatus.PROCESSING, at=at))
+        return row
+
+    def finish(self, task_id: str, status: str, reason_code: str | None, reason_text: str | None,
+               result: dict | None, forget_secret: bool, at: datetime) -> tuple:
+        values = {"status": status, "reason_code": reason_code, "reason_text": reason_text, "updated_at": at}
+        if result is not None:
+            values["result"] = result
+        if forget_secret:
+            values["secret"] = None
+        with self.engine.begin() as conn:
+            row = conn.execute(update(Task).where(Task.id == task_id).values(**values)
+                               .returning(*_view_columns())).one()
+            conn.execute(insert(TaskEvent).values(task_id=task_id, status=status, detail=reason_text, at=at))
+        return row
+
+
+def _view_columns() -> list:
+    return [getattr(Task, name) for name in _VIEW_COLUMNS]
 
 
 _SQLITE_TASKS = """
@@ -217,9 +281,36 @@ SELECT id, key, pg_notify('{OUTBOX_CHANNEL}', '') FROM new
 """
 
 
+# A worker's transitions, each one statement (so one round trip and one commit) like the batch.
+_PG_START = f"""
+WITH moved AS (
+    UPDATE tasks SET status = %(status)s, reason_code = NULL, reason_text = NULL, attempts = attempts + 1,
+                     updated_at = %(at)s
+    WHERE id = %(id)s AND instance = %(instance)s AND {_MAY_START}
+    RETURNING {", ".join(_VIEW_COLUMNS)}, secret
+), event AS (
+    INSERT INTO task_events (task_id, status, at) SELECT id, status, %(at)s FROM moved
+)
+SELECT * FROM moved
+"""
+_PG_FINISH = f"""
+WITH moved AS (
+    UPDATE tasks SET status = %(status)s, reason_code = %(reason_code)s, reason_text = %(reason_text)s,
+                     updated_at = %(at)s, result = COALESCE(%(result)s::json, result),
+                     secret = CASE WHEN %(forget_secret)s THEN NULL ELSE secret END
+    WHERE id = %(id)s
+    RETURNING {", ".join(_VIEW_COLUMNS)}
+), event AS (
+    INSERT INTO task_events (task_id, status, detail, at) SELECT id, status, reason_text, %(at)s FROM moved
+)
+SELECT * FROM moved
+"""
+
+
 class _PostgresWriter(_BatchWriter):
-    """PostgreSQL: the batch as one prepared statement on a connection of the writer's own (autocommit),
-    used by one group-commit leader at a time and closed when the engine is disposed."""
+    """PostgreSQL: each write one prepared statement on a connection of the writer's own (autocommit),
+    used by one caller at a time (the group-commit leader, the worker) and closed when the engine is
+    disposed."""
 
     def __init__(self, engine: Engine, instance: str, queue: str):
         import psycopg
@@ -238,17 +329,31 @@ class _PostgresWriter(_BatchWriter):
                   "body": _body(row)} for row in rows]
         params = {"rows": fastjson.dumps(batch), "instance": self.instance, "queue": self.queue,
                   "status": TaskStatus.PLACED}
+        return {key: task_id for task_id, key, _ in self._run(_PG_BATCH, params)}
+
+    def start(self, task_id: str, instance: str, at: datetime) -> tuple | None:
+        rows = self._run(_PG_START, {"id": task_id, "instance": instance, "status": TaskStatus.PROCESSING, "at": at})
+        return rows[0] if rows else None
+
+    def finish(self, task_id: str, status: str, reason_code: str | None, reason_text: str | None,
+               result: dict | None, forget_secret: bool, at: datetime) -> tuple:
+        (row,) = self._run(_PG_FINISH, {
+            "id": task_id, "status": status, "reason_code": reason_code, "reason_text": reason_text, "at": at,
+            "result": None if result is None else fastjson.dumps(result), "forget_secret": forget_secret})
+        return row
+
+    def _run(self, statement: str, params: dict) -> list[tuple]:
+        """Run one statement (its own transaction) and return its rows."""
         with self._lock:
             fresh = self._conn is None
             try:
-                conn = self._connection()
-                return {key: task_id for task_id, key, _ in conn.execute(_PG_BATCH, params, prepare=True)}
+                return self._connection().execute(statement, params, prepare=True).fetchall()
             except self.unavailable:
                 self._close_broken()
                 if fresh:
                     raise
             # a connection kept from before failed (the server restarted, or closed it): once more on a new one
-            return {key: task_id for task_id, key, _ in self._connection().execute(_PG_BATCH, params, prepare=True)}
+            return self._connection().execute(statement, params, prepare=True).fetchall()
 
     def _connection(self):
         if self._conn is None:
@@ -390,33 +495,21 @@ class TaskStore:
         return self.box.decrypt(token) if token else {}
 
     # --- transitions --------------------------------------------------------------------------------
-    def begin(self, task_id: str) -> TaskView | None:
-        """Mark a task `processing` and count the attempt. Returns None when there is nothing to do: the
-        task is unknown or final (created, cancelled, or an error that was not dead-lettered)."""
-        with transaction(self.sessions) as session:
-            task = session.get(Task, task_id, with_for_update=True)
-            if task is None or task.instance != self.instance:
-                return None
-            if task.status in TaskStatus.FINAL and not (
-                task.status == TaskStatus.ERROR and task.reason_code == "dead_lettered"
-            ):
-                return None
-            self._move(session, task, TaskStatus.PROCESSING, None, None)
-            task.attempts += 1
-            return TaskView.of(task)
+    def begin(self, task_id: str) -> Started | None:
+        """Mark a task `processing` and count the attempt, in one statement; returns it with its secret,
+        or None when there is nothing to do: the task is unknown or final (created, cancelled, or an
+        error that was not dead-lettered)."""
+        row = self._writer.start(task_id, self.instance, utcnow())
+        if row is None:
+            return None
+        return Started(TaskView.of_row(row), self.box.decrypt(row[-1]) if row[-1] else {})
 
     def finish(self, task_id: str, status: str, reason_code: str | None = None,
                reason_text: str | None = None, result: dict | None = None, forget_secret: bool = False) -> TaskView:
-        """Set a task's outcome; `forget_secret` drops its stored credentials in the same transaction (a
-        final task needs them no longer)."""
-        with transaction(self.sessions) as session:
-            task = session.get(Task, task_id, with_for_update=True)
-            self._move(session, task, status, reason_code, reason_text)
-            if result is not None:
-                task.result = result
-            if forget_secret:
-                task.secret = None
-            return TaskView.of(task)
+        """Set a task's outcome, in one statement; `forget_secret` drops its stored credentials (a final
+        task needs them no longer)."""
+        return TaskView.of_row(self._writer.finish(task_id, status, reason_code, reason_text, result,
+                                                   forget_secret, utcnow()))
 
     def note(self, task_id: str, detail: str) -> None:
         """Record something that happened to a task (a retry, a redelivery) in its history."""

@@ -6,7 +6,8 @@
   message goes to the dead-letter queue, from where it can be replayed.
 - The ack comes after the commit, so a crash in between redelivers the message; handlers are
   idempotent (the ERP adapter looks for the order line before adding it).
-- Pause/resume: the desired state is read before each message; SIGTERM stops after the current task.
+- Pause/resume: the desired state is read before taking a message, at most every `control_poll_seconds`
+  (0.2 s) while consuming; SIGTERM stops after the current task.
 - A heartbeat thread reports running / paused so `/alive` can tell running, stopped and dead.
 - The instance's outbox relay runs beside the loop (a thread with its own broker connection), paused or
   not: the API only commits its tasks and this process publishes them (`hub_runtime.outbox`).
@@ -67,12 +68,14 @@ Handler = Callable[[Job], dict]
 
 class Worker:
     def __init__(self, runtime: Runtime, handler: Handler, *, poll_seconds: float = 1.0,
-                 on_idle: Callable[[], None] | None = None, relay: bool = True):
+                 on_idle: Callable[[], None] | None = None, relay: bool = True, control_poll_seconds: float = 0.2):
         self.rt = runtime
         self.relay = runtime.outbox_relay() if relay else None
         self.handler = handler
         self.on_idle = on_idle
         self.poll_seconds = poll_seconds
+        self.control_poll_seconds = control_poll_seconds
+        self._control_due = 0.0  # monotonic time of the next read of the desired state
         self.stopping = threading.Event()
         self.state = RUNNING
         self.current: str | None = None
@@ -134,8 +137,14 @@ class Worker:
                 self.stopping.wait(1.0)
 
     def _follow_desired_state(self, broker: Broker) -> bool:
-        """Apply pause/resume; True when the worker should consume now."""
-        desired = self.rt.control.desired()
+        """Apply pause/resume; True when the worker should consume now. While consuming, the desired
+        state is read at most every `control_poll_seconds` (a database read per message cost more than
+        a tenth of an order's time); the API confirms a change by the heartbeat sent below."""
+        now = time.monotonic()
+        desired = self.state
+        if self.state == PAUSED or now >= self._control_due:
+            desired = self.rt.control.desired()
+            self._control_due = now + self.control_poll_seconds
         if desired != self.state:
             log.info("worker %s", "paused" if desired == PAUSED else "resumed")
             self.state = desired
@@ -188,8 +197,8 @@ class Worker:
             self._settle(delivery, requeue=None)
             return
         with log_context(uniqueid=message.get("key"), task_id=task_id):
-            task = self.rt.tasks.begin(task_id)
-            if task is None:
+            started = self.rt.tasks.begin(task_id)
+            if started is None:
                 log.info("nothing to do (task finished, cancelled or unknown); acknowledging")
                 self._settle(delivery, ack=True)
                 return
@@ -197,14 +206,13 @@ class Worker:
                 self.rt.tasks.note(task_id, f"redelivered (delivery {delivery.delivery_count})")
             self.current = task_id
             try:
-                self._run_with_retries(task, delivery)
+                self._run_with_retries(started.task, started.secret, delivery)
             finally:
                 self.current = None
 
-    def _run_with_retries(self, task: TaskView, delivery: Delivery) -> None:
+    def _run_with_retries(self, task: TaskView, secret: dict, delivery: Delivery) -> None:
         settings = self.rt.settings
         kind, instance = task.kind, self.rt.instance.id
-        secret = self.rt.tasks.secret_of(task.id)
         for attempt in range(1, settings.retry_max_attempts + 1):
             log.info("processing (attempt %d)", attempt)
             job = Job(task, secret, attempt, self.artifacts)
