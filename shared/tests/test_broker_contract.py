@@ -217,6 +217,12 @@ def test_run_with_keepalive_returns_and_raises(broker: Broker) -> None:
 
     with pytest.raises(ValueError, match="handler broke"):
         broker.run_with_keepalive(fails)
+
+    def times_out() -> None:  # the handler's own timeout, not the adapter's wait for it
+        raise TimeoutError("ERP took too long")
+
+    with pytest.raises(TimeoutError, match="ERP took too long"):
+        broker.run_with_keepalive(times_out)
     # handlers run off the calling thread, on one thread kept between calls (even after a handler raised)
     handler_threads = {broker.run_with_keepalive(threading.get_ident) for _ in range(3)}
     assert len(handler_threads) == 1 and threading.get_ident() not in handler_threads

@@ -25,6 +25,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -51,6 +52,7 @@ log = logging.getLogger("hub.broker")
 # channel errors on short-lived channels are turned into BrokerError before they reach the retry loop.
 _CONNECTION_ERRORS = (pika.exceptions.AMQPError, OSError)
 _SLICE = 0.1  # seconds the lock is held at most while waiting
+_QUIET_WAIT = 2.0  # seconds a handler may run before the connection is served meanwhile
 _STEP_ASIDE = 0.002  # seconds `get` leaves the lock to other threads between empty slices
 _PING_TIMEOUT = 1.2
 _FIRST_BACKOFF, _MAX_BACKOFF = 0.2, 5.0
@@ -365,7 +367,11 @@ class RabbitMQBroker(Broker):
                 self._drop_connection()
 
     def run_with_keepalive(self, fn: Callable[[], T]) -> T:
+        """Most handlers take milliseconds: wait for them plainly first (a heartbeat can wait that long),
+        and serve the connection only for a longer one (waking the pump's loop cost about 1 ms)."""
         future = self._handler.submit(fn)
+        with suppress(FutureTimeout):  # raised by the wait, or by a handler that timed out: see below
+            return future.result(timeout=min(self._heartbeat / 4, _QUIET_WAIT))
         future.add_done_callback(lambda _: self._wake())
         while not future.done():
             self._pump()
