@@ -539,7 +539,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--idle-seconds", type=float, default=1.0, help="settle time before reading RSS")
     parser.add_argument("--workers", type=int, default=None,
                         help="gunicorn worker processes of hub and baseline alike (default: the hub as deployed, "
-                             "i.e. erp-api's default, 2 on PostgreSQL; the baseline 1)")
+                             "i.e. erp-api's default: HUB_API_WORKERS, else 1; the baseline 1)")
     parser.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker (hub and baseline)")
     parser.add_argument("--skip-embedded", action="store_true", help="do not measure the embedded defaults")
     parser.add_argument("--skip-one-proc", action="store_true",
