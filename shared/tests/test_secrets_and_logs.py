@@ -20,6 +20,12 @@ def test_encrypts_and_rotates_keys():
         SecretBox([new]).decrypt(token)
 
 
+def test_any_json_value_survives_encryption():
+    box = SecretBox([Fernet.generate_key()])
+    for values in ({"password": "pässwörd ✓"}, {"password": "lone \ud800 surrogate"}, {"pin": 2**70, "x": None}):
+        assert box.decrypt(box.encrypt(values)) == values
+
+
 def test_tokens_are_aes_gcm_bound_to_their_key_and_unforgeable():
     key = Fernet.generate_key()
     box = SecretBox([key])

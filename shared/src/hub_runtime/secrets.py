@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from . import fastjson
 from .ids import random_bytes
 
 _VERSION = "g1"
@@ -65,7 +66,7 @@ class SecretBox:
     def encrypt(self, values: dict) -> str:
         header = f"{_VERSION}.{self._key_id}."
         nonce = random_bytes(_NONCE_BYTES)
-        sealed = self._ciphers[self._key_id].encrypt(nonce, json.dumps(values).encode(), header.encode())
+        sealed = self._ciphers[self._key_id].encrypt(nonce, fastjson.dumps_bytes(values), header.encode())
         return header + base64.urlsafe_b64encode(nonce + sealed).decode()
 
     def decrypt(self, token: str) -> dict:

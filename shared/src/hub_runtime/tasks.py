@@ -3,7 +3,6 @@ moving them through their statuses, and the views the control endpoints show."""
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable
@@ -152,7 +151,7 @@ def _outcome(entry: _Entry) -> str:
 
 
 def _body(row: dict) -> str:
-    return json.dumps({"task_id": row["id"], "key": row["key"], "kind": row["kind"]})
+    return fastjson.dumps({"task_id": row["id"], "key": row["key"], "kind": row["kind"]})
 
 
 class _BatchWriter:
@@ -193,13 +192,13 @@ class _SQLiteWriter(_BatchWriter):
             at = row["created_at"]
             batch[row["id"]] = {
                 "id": row["id"], "kind": row["kind"], "key": row["key"], "fingerprint": row["fingerprint"],
-                "payload": json.dumps(row["payload"]), "secret": row["secret"],
+                "payload": fastjson.dumps(row["payload"]), "secret": row["secret"],
                 "at": f"{at:%Y-%m-%d %H:%M:%S}.{at.microsecond:06d}", "body": _body(row)}
         with self.engine.begin() as conn:  # BEGIN IMMEDIATE (db.py)
             cursor = conn.connection.driver_connection.cursor()
             try:
                 cursor.execute(_SQLITE_TASKS, (rows[0]["instance"], TaskStatus.PLACED,
-                                               json.dumps(list(batch.values()))))
+                                               fastjson.dumps(list(batch.values()))))
                 inserted = {key: task_id for task_id, key in cursor.fetchall()}
                 if inserted:
                     new = [b for b in batch.values() if inserted.get(b["key"]) == b["id"]]
