@@ -8,9 +8,9 @@ Figures (see bench/README.md): intake throughput (closed loop), latency at a fix
 loop), end-to-end orders/s into the demo ERP, idle resident memory. The load comes from `bench/loadgen.py`
 in its own process. The headline is the hub as deployed by default on PostgreSQL + RabbitMQ (its default
 process count, `hub_runtime.web.serve.default_workers`: 1 unless HUB_API_WORKERS) against the baseline as
-the old system ran (one process: persist-queue is a one-process queue); with HUB_API_WORKERS=2 the hub
-with one process is measured and printed beside it. The embedded defaults (SQLite + embedded queue) are
-measured for intake as well.
+the old system ran (one process: persist-queue is a one-process queue); the hub's intake with 2 API
+processes (1 when the headline runs more) is measured and printed beside it (`--compare-workers`).
+The embedded defaults (SQLite + embedded queue) are measured for intake as well.
 `--workers N` runs hub and baseline with N processes each instead. Everything runs in its own PostgreSQL
 database, queue prefix and temporary directory, all removed at the end.
 """
@@ -54,7 +54,6 @@ E2E_WORKSHOP = "Bench E2E"
 E2E_WORKSHEETS = "560-569"
 
 EMBEDDED, BASE = "hub (embedded)", "baseline (persist-queue)"
-PROD1 = "hub PG+RMQ 1 proc"
 
 
 def prod_label(workers: int) -> str:
@@ -90,6 +89,11 @@ class Bench:
         # processes: the hub as deployed (erp-api's default) unless --workers says; the baseline one process
         self.hub_workers = {"prod": args.workers or default_workers(), "embedded": args.workers or default_workers()}
         self.base_workers = args.workers or 1
+        # the hub with another process count beside the headline, intake only (see --compare-workers)
+        compare = args.compare_workers
+        if compare is None:
+            compare = 2 if self.hub_workers["prod"] == 1 else 1
+        self.compare_workers = 0 if compare == self.hub_workers["prod"] else compare
 
     # --- processes ----------------------------------------------------------------------------------
     def start(self, name: str, argv: list[str], env: dict[str, str], ready_url: str) -> ServiceProcess:
@@ -277,7 +281,8 @@ class Bench:
     def run(self) -> dict:
         a = self.args
         prod = prod_label(self.hub_workers["prod"])
-        results: dict = {prod: {}, PROD1: {}, EMBEDDED: {}, BASE: {}}
+        other = prod_label(self.compare_workers) if self.compare_workers else None
+        results: dict = {prod: {}, EMBEDDED: {}, BASE: {}} | ({other: {}} if other else {})
         production = reachable(POSTGRES_ADMIN_URL, 5432) and reachable(RABBITMQ_URL, 5672)
         if not production:
             self.notes.append("PostgreSQL or RabbitMQ not reachable: the production configuration was skipped")
@@ -292,13 +297,14 @@ class Bench:
 
         # 1 + 2: intake of the hub as deployed (the headline), the hub with one process (when that is not the
         # headline), the baseline and the embedded defaults, all started first and measured in turns
-        progress("intake, in turns: " + ", ".join(dict.fromkeys((hub_key, PROD1, BASE, EMBEDDED))))
+        progress("intake, in turns: " + ", ".join(k for k in (hub_key, other, BASE, EMBEDDED) if k))
         api, url = self.start_hub_api(headline, INTAKE_WORKSHOP)
         systems = [Served(hub_key, api, url, INTAKE_WORKSHOP, "hub", self.start_relay(headline, url, INTAKE_WORKSHOP))]
-        if production and self.hub_workers["prod"] > 1 and not a.skip_one_proc:
-            one = INTAKE_WORKSHOP + " One"
-            api, url = self.start_hub_api("prod", one, workers=1)
-            systems.append(Served(PROD1, api, url, one, "hub1", self.start_relay("prod", url, one)))
+        if production and other:
+            workshop = f"{INTAKE_WORKSHOP} W{self.compare_workers}"
+            api, url = self.start_hub_api("prod", workshop, workers=self.compare_workers)
+            systems.append(Served(other, api, url, workshop, f"hub{self.compare_workers}",
+                                  self.start_relay("prod", url, workshop)))
         base, url = self.start_baseline(with_consumer=False)
         systems.append(Served(BASE, base, url, INTAKE_WORKSHOP, "base"))
         if production and not a.skip_embedded:
@@ -333,7 +339,9 @@ class Bench:
         self.stop(base)
 
         results["_hub_key"] = hub_key
-        results["_workers"] = {"hub": self.hub_workers[headline], "base": self.base_workers}
+        results["_compare_key"] = other if production else None
+        results["_workers"] = {"hub": self.hub_workers[headline], "base": self.base_workers,
+                               "compare": self.compare_workers}
         return results
 
     def wait_worker(self, api_url: str, state: str, timeout: float = 30) -> None:
@@ -419,9 +427,9 @@ def _mib(kib) -> str:
 
 
 def report(results: dict, args: argparse.Namespace, notes: list[str]) -> str:
-    hub_key = results["_hub_key"]
+    hub_key, compare_key = results["_hub_key"], results["_compare_key"]
     workers = results["_workers"]
-    columns = [hub_key] + [k for k in (PROD1, EMBEDDED, BASE) if k != hub_key and results[k]]
+    columns = [hub_key] + [k for k in (compare_key, EMBEDDED, BASE) if k and k != hub_key and results[k]]
     rows: list[tuple[str, list[str]]] = []
 
     def row(label: str, fn) -> None:
@@ -478,7 +486,7 @@ def report(results: dict, args: argparse.Namespace, notes: list[str]) -> str:
         f"compared (headline): the hub as deployed, {procs(workers['hub'])} "
         f"({'--workers' if args.workers else 'erp-api default'}), with the baseline as the old system ran, "
         f"{procs(workers['base'])}" + ("" if args.workers else "; persist-queue is a one-process queue")
-        + (f". Also printed: {PROD1}" if hub_key != PROD1 and results[PROD1] else ""),
+        + (f". Also printed: {compare_key} (intake)" if compare_key and results[compare_key] else ""),
         f"load: bench/loadgen.py in its own process ({args.procs} proc), http.client keep-alive, "
         f"a fresh uniqueid per order; {args.warmup:g} s warm-up + {args.duration:g} s measured per run",
         "baseline: Flask + persist-queue (file Queue) endpoint, consumer thread posting lines to the demo ERP",
@@ -502,21 +510,23 @@ def report(results: dict, args: argparse.Namespace, notes: list[str]) -> str:
     hub_procs, base_procs = f"{workers['hub']} proc{'s' if workers['hub'] > 1 else ''}", f"{workers['base']} proc"
     if workers["base"] > 1:
         base_procs += "s"
-    one = ""
-    if hub_key != PROD1 and results[PROD1]:
-        rate1 = results[PROD1]["intake"]["closed"]["rate"]
-        one = f"; hub 1 proc {rate1:.1f}/s = {rate1 / base_rate if base_rate else float('nan'):.2f}x"
-        lines.append(f"note: the headline ratio compares the hub as deployed ({hub_procs}: erp-api's default on "
-                     "PostgreSQL, whose outbox relays claim rows with SKIP LOCKED) with the baseline in one process "
-                     "(persist-queue is a one-process queue: with --workers 2 it would be two unrelated queues). "
-                     f"Process for process, {PROD1} takes {rate1:.1f}/s = "
-                     f"{rate1 / base_rate if base_rate else float('nan'):.2f}x the baseline. Each extra API process "
-                     "costs memory: see the API RSS row (and the idle RSS of the deployed pair)")
+    compared = ""
+    if compare_key and results[compare_key]:
+        rate_c = results[compare_key]["intake"]["closed"]["rate"]
+        n = workers["compare"]
+        compared = (f"; hub {n} proc{'s' if n > 1 else ''} {rate_c:.1f}/s = "
+                    f"{rate_c / base_rate if base_rate else float('nan'):.2f}x")
+        lines.append(f"note: the headline ratio compares the hub as deployed ({hub_procs}, erp-api's default) with "
+                     "the baseline in one process (persist-queue is a one-process queue: with --workers 2 it would "
+                     f"be two unrelated queues). {compare_key} (HUB_API_WORKERS={n}; safe on PostgreSQL, whose "
+                     f"relays claim rows with SKIP LOCKED) takes {rate_c:.1f}/s = "
+                     f"{rate_c / base_rate if base_rate else float('nan'):.2f}x the baseline. Each API process "
+                     "costs memory: see the API RSS row")
     lines.append(
         f"erp_intake: ratio {ratio:.2f} (hub {hub_procs} {hub_rate:.1f}/s vs persist-queue baseline {base_procs} "
         f"{base_rate:.1f}/s; p99@{args.rate:g}/s {hub['intake']['open']['p99_ms']:.1f} ms; "
         f"e2e {hub['e2e']['rate']:.1f}/s vs {base['e2e']['rate']:.1f}/s; "
-        f"idle rss api+worker {hub['rss_idle'] / 1024:.1f} MiB{one})"
+        f"idle rss api+worker {hub['rss_idle'] / 1024:.1f} MiB{compared})"
     )
     return "\n".join(lines)
 
@@ -542,9 +552,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                              "i.e. erp-api's default: HUB_API_WORKERS, else 1; the baseline 1)")
     parser.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker (hub and baseline)")
     parser.add_argument("--skip-embedded", action="store_true", help="do not measure the embedded defaults")
-    parser.add_argument("--skip-one-proc", action="store_true",
-                        help="do not measure the hub with 1 process beside the headline (measured when the "
-                             "headline hub runs more than one)")
+    parser.add_argument("--compare-workers", type=int, default=None,
+                        help="also measure the intake of the hub with this many API processes (default: 2 when the "
+                             "headline runs 1, else 1; 0: do not)")
     parser.add_argument("--keep-logs", action="store_true", help="keep the temporary directory with the logs")
     parser.add_argument("--quick", action="store_true", help="smoke run: 3 s runs, 60 orders end to end")
     args = parser.parse_args(argv)
