@@ -10,7 +10,7 @@ from sqlalchemy import delete
 from hub_runtime.broker.base import BrokerUnavailable
 from hub_runtime.models import OutboxMessage
 from hub_runtime.outbox import _READ, OutboxRelay
-from hub_runtime.worker import PermanentError, TransientError, Worker
+from hub_runtime.worker import PermanentError, TaskCancelled, TransientError, Worker
 
 
 def relay_of(runtime):
@@ -177,6 +177,28 @@ def test_cancelled_task_is_acknowledged_without_running(runtime):
     calls = []
     run_worker_until(runtime, lambda job: calls.append(1) or {}, lambda: runtime.broker.depth(runtime.queue) == 0)
     assert calls == [] and runtime.tasks.get(task.id).status == "cancelled"
+
+
+def test_a_running_task_cancelled_meanwhile_stops_when_its_handler_asks(runtime):
+    task = runtime.tasks.submit("report", "k", {}, {"password": "p"}).task
+    relay_of(runtime).publish_pending()
+    asked = []
+
+    def handler(job):  # stands in for a long report: works until the task is cancelled
+        assert not job.cancel_requested()
+        assert runtime.tasks.cancel_pending() == []  # by default a running task is left alone
+        assert not job.cancel_requested()
+        assert runtime.tasks.cancel_pending(include_running=True) == ["k"]
+        while not job.cancel_requested():
+            asked.append(1)
+        raise TaskCancelled
+
+    run_worker_until(runtime, handler, lambda: runtime.tasks.find("k").history[-1][2] == "stopped after the cancel")
+    view = runtime.tasks.find("k")
+    assert view.status == "cancelled" and asked == []
+    assert [(s, d) for s, _, d in view.history[1:]] == [
+        ("processing", None), ("cancelled", "cancelled while running"), ("cancelled", "stopped after the cancel")]
+    assert runtime.tasks.secret_of(task.id) == {} and runtime.broker.depth(runtime.queue) == 0
 
 
 def test_pause_and_resume_follow_the_desired_state(runtime):

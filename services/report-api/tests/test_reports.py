@@ -8,6 +8,10 @@ import zipfile
 
 import pytest
 
+from hub_runtime.outbox import OutboxRelay
+from hub_runtime.worker import Worker
+from report_api.generation import make_handler
+
 
 @pytest.fixture
 def files(sample):
@@ -124,6 +128,30 @@ def test_generating_needs_an_input_and_rules(user, files):
     assert unknown.status_code == 404 and unknown.json["error"]["code"] == "upload_not_found"
     bad_format = user.post_json("/api/generate-report/", {"format": "pdf"})
     assert bad_format.status_code == 400 and "format" in bad_format.json["error"]["fields"]
+
+
+def test_clear_queue_stops_a_running_report(app, client, api_token, user, files):
+    """The operator clears the queue while a report is being generated: the engine stops at its next
+    check, nothing is written, and the report reads `cancelled`."""
+    task_id = generate(user, files)
+    service = app.config["SERVICE"]
+    runtime = service.runtime
+    generate_report = make_handler(service.reports, service.storage)
+
+    def handler(job):
+        answer = client.put("/clear_queue", headers={"Authorization": f"Bearer {api_token}"})
+        assert answer.status_code == 200 and answer.json["cancelled_keys"] == [task_id], answer.json
+        return generate_report(job)
+
+    OutboxRelay(runtime.sessions, runtime.broker, runtime.instance.id).publish_pending()
+    runtime.broker.declare(runtime.queue)
+    Worker(runtime, handler, relay=False).process(runtime.broker.get(runtime.queue, timeout=5))
+    status = user.get(f"/api/report-status/{task_id}/").json
+    assert status["state"] == "cancelled" and status["download_url"] is None, status
+    assert [(h["status"], h["detail"]) for h in status["history"]][1:] == [
+        ("processing", None), ("cancelled", "cancelled while running"), ("cancelled", "stopped after the cancel")]
+    assert not service.storage.output_path(task_id, "csv").exists()
+    assert user.get(f"/api/reports/{task_id}/download").status_code == 409
 
 
 def test_a_malformed_input_row_ends_the_report_in_error_with_a_reason(user, run_queued, files):

@@ -523,17 +523,28 @@ class TaskStore:
             if task.status == TaskStatus.PROCESSING:
                 self._move(session, task, TaskStatus.PLACED, None, None, detail)
 
-    def cancel_pending(self) -> list[str]:
-        """Cancel every task not yet being processed; they stay visible with status `cancelled`."""
+    def cancel_pending(self, include_running: bool = False) -> list[str]:
+        """Cancel every task not yet being processed; they stay visible with status `cancelled`. With
+        `include_running`, tasks being processed are cancelled too: their handler sees it through
+        `Job.cancel_requested` and stops (for work that can stop half-way, such as a report)."""
+        statuses = [TaskStatus.PLACED] + ([TaskStatus.PROCESSING] if include_running else [])
         with transaction(self.sessions) as session:
             tasks = session.scalars(select(Task).where(
-                Task.instance == self.instance, Task.status == TaskStatus.PLACED).with_for_update()).all()
+                Task.instance == self.instance, Task.status.in_(statuses)).order_by(Task.created_at)
+                .with_for_update()).all()
             for task in tasks:
-                self._move(session, task, TaskStatus.CANCELLED, "cancelled", "cleared from the queue")
+                running = task.status == TaskStatus.PROCESSING
+                self._move(session, task, TaskStatus.CANCELLED, "cancelled",
+                           "cancelled while running" if running else "cleared from the queue")
             ids = [t.id for t in tasks]
             if ids:
                 session.execute(delete(OutboxMessage).where(OutboxMessage.message_id.in_(ids)))
             return [t.key for t in tasks]
+
+    def is_cancelled(self, task_id: str) -> bool:
+        """Whether the task was cancelled (a running handler asks, through `Job.cancel_requested`)."""
+        with self.sessions() as session:
+            return session.scalar(select(Task.status).where(Task.id == task_id)) == TaskStatus.CANCELLED
 
     @staticmethod
     def _move(session: Session, task: Task, status: str, reason_code: str | None,

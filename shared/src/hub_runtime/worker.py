@@ -4,6 +4,9 @@
   `reason_code`) or `TransientError` (retried with backoff and jitter, up to `retry_max_attempts`).
 - Any other exception is a bug or a poison message: the task becomes `error` / `dead_lettered` and the
   message goes to the dead-letter queue, from where it can be replayed.
+- A handler that can stop half-way (a report) polls `Job.cancel_requested()` and raises `TaskCancelled`
+  once its task was cancelled while running (`/clear_queue` of an instance that allows it); the task
+  stays `cancelled`. A handler that finishes first keeps its outcome.
 - The ack comes after the commit, so a crash in between redelivers the message; handlers are
   idempotent (the ERP adapter looks for the order line before adding it).
 - Pause/resume: the desired state is read before taking a message, at most every `control_poll_seconds`
@@ -52,15 +55,25 @@ class TransientError(PermanentError):
     """Worth retrying (timeouts, 5xx, 429, a lost session)."""
 
 
+class TaskCancelled(Exception):
+    """Raised by a handler that stopped because `Job.cancel_requested()` said its task was cancelled."""
+
+
+def _never() -> bool:
+    return False
+
+
 @dataclass(frozen=True)
 class Job:
-    """What a handler gets: the task (without secret), its decrypted secret, which attempt this is, and
-    where to keep evidence (screenshots, pages) for an operator."""
+    """What a handler gets: the task (without secret), its decrypted secret, which attempt this is, where
+    to keep evidence (screenshots, pages) for an operator, and a question to ask now and then if it can
+    stop half-way: was the task cancelled meanwhile? (a database read: ask about once a second)."""
 
     task: TaskView
     secret: dict
     attempt: int = 1
     artifacts: ArtifactStore | None = None
+    cancel_requested: Callable[[], bool] = _never
 
 
 Handler = Callable[[Job], dict]
@@ -215,7 +228,7 @@ class Worker:
         kind, instance = task.kind, self.rt.instance.id
         for attempt in range(1, settings.retry_max_attempts + 1):
             log.info("processing (attempt %d)", attempt)
-            job = Job(task, secret, attempt, self.artifacts)
+            job = Job(task, secret, attempt, self.artifacts, functools.partial(self.rt.tasks.is_cancelled, task.id))
             try:
                 result = self.rt.broker.run_with_keepalive(functools.partial(self.handler, job))
             except TransientError as exc:
@@ -235,6 +248,12 @@ class Worker:
                 continue
             except PermanentError as exc:
                 self._fail(task, exc.reason_code, exc.reason_text)
+                self._settle(delivery, ack=True)
+                return
+            except TaskCancelled:
+                self.rt.tasks.finish(task.id, TaskStatus.CANCELLED, "cancelled", "stopped after the cancel",
+                                     forget_secret=True)
+                log.info("task cancelled while running; stopped")
                 self._settle(delivery, ack=True)
                 return
             except Exception as exc:

@@ -27,7 +27,7 @@ def create_app(settings: ReportSettings, name: str) -> Flask:
         auth_blueprint(service.auth, api),
         reports_blueprint(settings, service.storage, service.reports, api),
         schedules_blueprint(settings, service.storage, service.reports, service.schedules, api),
-    ])
+    ], cancel_running=True)  # /clear_queue stops running reports too: nothing is written until one is done
     app.request_class = StagingRequest
     app.config.update(STORAGE=service.storage, MAX_CONTENT_LENGTH=settings.max_upload_bytes, SERVICE=service)
     app.teardown_request(drop_unrecorded_parts)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
-from hub_runtime.worker import Job, PermanentError, TransientError
+from hub_runtime.worker import Job, PermanentError, TaskCancelled, TransientError
 
-from .engine import InputError, RulesError, generate
+from .engine import GenerationCancelled, InputError, RulesError, generate
 from .reports import Reports, load_rules
 from .storage import Storage
 
@@ -40,8 +41,13 @@ def generate_report(reports: Reports, storage: Storage, job: Job) -> dict:
         raise PermanentError("invalid_rules", str(exc)[:1000]) from None
     reports.started(task_id)
     last = [time.monotonic()]
+    cancel = threading.Event()
 
     def progress(fraction: float, rows_done: int) -> None:
+        """Called by the engine about once a second (first at 0 %): records the progress and asks whether
+        the report was cancelled meanwhile (`/clear_queue`), which stops the engine at its next batch."""
+        if job.cancel_requested():
+            cancel.set()
         if time.monotonic() - last[0] >= PROGRESS_EVERY_SECONDS:
             last[0] = time.monotonic()
             reports.progressed(task_id, fraction, rows_done)
@@ -49,7 +55,10 @@ def generate_report(reports: Reports, storage: Storage, job: Job) -> dict:
     output = storage.output_path(task_id, report.fmt)
     try:
         summary = generate(rules, storage.path_of(input_upload), storage.path_of(reference) if reference else None,
-                           output, fmt=report.fmt, progress=progress)
+                           output, fmt=report.fmt, progress=progress, cancel=cancel)
+    except GenerationCancelled:
+        reports.failed(task_id)
+        raise TaskCancelled from None
     except InputError as exc:
         reports.failed(task_id)
         raise PermanentError("invalid_input", str(exc)[:1000]) from None

@@ -21,10 +21,12 @@ from .openapi import OpenAPI
 log = logging.getLogger("hub.http")
 
 
-def create_app(runtime: Runtime, api: OpenAPI, blueprints: list[Blueprint] = ()) -> Flask:
-    """An integration instance's API: the process contract plus the service's blueprints."""
+def create_app(runtime: Runtime, api: OpenAPI, blueprints: list[Blueprint] = (), *,
+               cancel_running: bool = False) -> Flask:
+    """An integration instance's API: the process contract (`cancel_running`: see `control_blueprint`)
+    plus the service's blueprints."""
     app = create_service_app(runtime.instance.id, runtime.settings.api_token.get_secret_value(), api,
-                             [control_blueprint(runtime, api), *blueprints])
+                             [control_blueprint(runtime, api, cancel_running), *blueprints])
     app.config["RUNTIME"] = runtime
     return app
 

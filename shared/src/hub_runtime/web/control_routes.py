@@ -87,7 +87,10 @@ def queued(task: TaskView) -> dict:
             "payload": task.payload, "created_at": iso(task.created_at)}
 
 
-def control_blueprint(runtime: Runtime, api: OpenAPI) -> Blueprint:
+def control_blueprint(runtime: Runtime, api: OpenAPI, cancel_running: bool = False) -> Blueprint:
+    """The process contract's routes. `cancel_running`: `/clear_queue` also cancels the tasks being
+    processed (their handlers stop, see `hub_runtime.worker.TaskCancelled`); for work that can stop
+    half-way, such as reports, not for an ERP order whose line may already be written."""
     bp = Blueprint("control", __name__)
     probe = {"auth": "none", "tag": "process contract"}
     guarded = {"tag": "process contract"}
@@ -123,9 +126,10 @@ def control_blueprint(runtime: Runtime, api: OpenAPI) -> Blueprint:
         return jsonify(length=len(tasks), broker_depth=depth, tasks=[queued(t) for t in tasks])
 
     @api.operation(bp, "/clear_queue", "PUT", responses={200: ClearAnswer},
-                   summary="cancel every pending task and purge the broker queue", **guarded)
+                   summary="cancel every pending task (and running ones where they can stop) and purge "
+                           "the broker queue", **guarded)
     def clear_queue():
-        keys = runtime.tasks.cancel_pending()
+        keys = runtime.tasks.cancel_pending(include_running=cancel_running)
         try:
             purged = runtime.broker.purge(runtime.queue)
         except BrokerError as exc:
