@@ -51,7 +51,6 @@ class TaskView:
         return cls(task.id, task.key, task.kind, task.status, task.reason_code, task.reason_text,
                    task.attempts, dict(task.payload), task.result, task.created_at, task.updated_at, history)
 
-
     @classmethod
     def of_row(cls, row) -> TaskView:
         """From a row of `_VIEW_COLUMNS` (a start's or a finish's RETURNING)."""
@@ -154,7 +153,7 @@ def _body(row: dict) -> str:
     return fastjson.dumps({"task_id": row["id"], "key": row["key"], "kind": row["kind"]})
 
 
-class _BatchWriter:
+class _StoreWriter:
     """The task store's statements on every order's path, each one transaction with its status event:
     `write` (the intake batch), `start` and `finish` (the worker's transitions)."""
 
@@ -177,7 +176,7 @@ class _BatchWriter:
         raise NotImplementedError
 
 
-class _SQLiteWriter(_BatchWriter):
+class _SQLiteWriter(_StoreWriter):
     """SQLite: three statements on the driver's connection in one `BEGIN IMMEDIATE` transaction; the
     tasks go in as one JSON array (`json_each`), so that `ON CONFLICT DO NOTHING RETURNING` says which
     keys were free. Values are stored as SQLAlchemy stores them (JSON text, its timestamp format)."""
@@ -207,7 +206,6 @@ class _SQLiteWriter(_BatchWriter):
             finally:
                 cursor.close()
         return inserted
-
 
     def start(self, task_id: str, instance: str, at: datetime) -> tuple | None:
         statement = (update(Task).where(Task.id == task_id, Task.instance == instance, text(_MAY_START))
@@ -306,7 +304,7 @@ SELECT * FROM moved
 """
 
 
-class _PostgresWriter(_BatchWriter):
+class _PostgresWriter(_StoreWriter):
     """PostgreSQL: each write one prepared statement on a connection of the writer's own (autocommit),
     used by one caller at a time (the group-commit leader, the worker) and closed when the engine is
     disposed."""
@@ -378,7 +376,7 @@ class TaskStore:
         self.box = box
         engine = sessions.kw["bind"]
         if engine.dialect.name == "postgresql":
-            self._writer: _BatchWriter = _PostgresWriter(engine, instance, queue)
+            self._writer: _StoreWriter = _PostgresWriter(engine, instance, queue)
         elif engine.dialect.name == "sqlite":
             self._writer = _SQLiteWriter(engine, queue)
         else:
