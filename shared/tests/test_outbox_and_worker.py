@@ -201,6 +201,54 @@ def test_a_running_task_cancelled_meanwhile_stops_when_its_handler_asks(runtime)
     assert runtime.tasks.secret_of(task.id) == {} and runtime.broker.depth(runtime.queue) == 0
 
 
+def test_the_worker_waits_out_a_database_outage_holding_its_message(fresh_postgres_url, tmp_path, api_token,
+                                                                    queue_prefix, caplog):
+    """PostgreSQL goes away before the worker starts and again while it handles an order (after the ERP
+    step, before the outcome is written): the worker keeps running, holds the message, and records the
+    outcome once the database is back; the handler runs once."""
+    from sqlalchemy.engine import make_url
+
+    from hub_runtime.config import RuntimeSettings
+    from hub_runtime.db import UNAVAILABLE as DATABASE_UNAVAILABLE
+    from hub_runtime.runtime import Instance, Runtime
+    from hub_runtime.testing.tcp_proxy import TcpProxy
+
+    url = make_url(fresh_postgres_url)
+    with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
+        settings = RuntimeSettings(database_url=url.set(port=proxy.port).render_as_string(hide_password=False),
+                                   data_dir=tmp_path / "data", api_token=api_token, queue_prefix=queue_prefix,
+                                   heartbeat_seconds=0.1, _env_file=None)
+        runtime = Runtime(settings, Instance("erp", "Bennys Auto"))
+        try:
+            task = runtime.tasks.submit("erp_order", "k", {}, {"password": "p"}).task
+            relay_of(runtime).publish_pending()
+            calls = []
+
+            def away_for(seconds: float) -> None:
+                proxy.cut()
+                threading.Timer(seconds, proxy.restore).start()
+
+            def handler(job):
+                calls.append(job.attempt)
+                away_for(1.5)  # the ERP line is "written"; the database is gone when the outcome is
+                return {"line_id": "1"}
+
+            def created() -> bool:
+                try:
+                    return runtime.tasks.get(task.id).status == "created"
+                except DATABASE_UNAVAILABLE:
+                    return False
+
+            away_for(1.0)
+            run_worker_until(runtime, handler, created, timeout=30)
+        finally:
+            runtime.close()
+    assert calls == [1]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "hub.worker"]
+    assert any(m.startswith("database unavailable, looking again") for m in warnings), warnings
+    assert any(m.startswith("database unavailable (finish)") for m in warnings), warnings
+
+
 def test_pause_and_resume_follow_the_desired_state(runtime):
     runtime.control.request("paused")
     task = runtime.tasks.submit("erp_order", "k", {}).task

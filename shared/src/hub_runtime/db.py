@@ -11,9 +11,22 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+try:
+    from psycopg import InterfaceError as _DriverInterfaceError
+    from psycopg import OperationalError as _DriverOperationalError
+except ImportError:  # pragma: no cover - psycopg is a dependency; SQLite-only installs still work
+    _DriverInterfaceError = _DriverOperationalError = OperationalError
+
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+# The database cannot be reached now (down, restarting, a dropped connection, SQLite's file locked past
+# its timeout): worth waiting for, unlike an error in a statement. Raw driver errors come from the
+# connections kept outside the pool (`own_connection`).
+UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError, _DriverOperationalError,
+                                            _DriverInterfaceError)
 
 
 def normalize_url(url: str) -> str:

@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine, delete, event, func, insert, select, text, update
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import fastjson
-from .db import own_connection, transaction
+from .db import UNAVAILABLE, own_connection, transaction
 from .ids import uuid4_hex
 from .models import OUTBOX_CHANNEL, OutboxMessage, Task, TaskEvent, TaskStatus, utcnow
 from .secrets import SecretBox
@@ -157,7 +156,7 @@ class _StoreWriter:
     """The task store's statements on every order's path, each one transaction with its status event:
     `write` (the intake batch), `start` and `finish` (the worker's transitions)."""
 
-    unavailable: tuple[type[Exception], ...] = (OperationalError,)  # the database is away: do not retry
+    unavailable = UNAVAILABLE  # the database is away: do not retry
 
     def write(self, rows: list[dict]) -> dict[str, str]:
         """Insert new tasks (dicts of `tasks` columns) with their first events and outbox messages;
@@ -310,12 +309,9 @@ class _PostgresWriter(_StoreWriter):
     disposed."""
 
     def __init__(self, engine: Engine, instance: str, queue: str):
-        import psycopg
-
         self.engine = engine
         self.instance = instance
         self.queue = queue
-        self.unavailable = (OperationalError, psycopg.OperationalError)
         self._conn = None
         self._lock = threading.Lock()
         event.listen(engine, "engine_disposed", lambda _engine: self.close())

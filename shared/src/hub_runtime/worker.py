@@ -12,6 +12,10 @@
 - Pause/resume: the desired state is read before taking a message, at most every `control_poll_seconds`
   (0.2 s) while consuming; SIGTERM stops after the current task.
 - A heartbeat thread reports running / paused so `/alive` can tell running, stopped and dead.
+- The database going away does not end the worker: a step of the message it holds (start, note, finish)
+  is retried with backoff while the message is kept (its connection or lease alive), and the loop waits
+  before it takes the next one. Only a stop request, or the broker going away too, lets the message go
+  (it is redelivered).
 - The instance's outbox relay runs beside the loop (a thread with its own broker connection), paused or
   not: the API only commits its tasks and this process publishes them (`hub_runtime.outbox`).
 """
@@ -30,6 +34,7 @@ from dataclasses import dataclass
 from .artifacts import ArtifactStore
 from .broker.base import Broker, BrokerError, Delivery, DeliveryLost
 from .control import PAUSED, RUNNING
+from .db import UNAVAILABLE as DATABASE_UNAVAILABLE
 from .db import ping as db_ping
 from .jsonlog import log_context
 from .metrics import TASK_LATENCY, TASK_RETRIES, TASKS_CREATED, TASKS_FAILED, WORKER_UP
@@ -61,6 +66,14 @@ class TaskCancelled(Exception):
 
 def _never() -> bool:
     return False
+
+
+class _LetGo(Exception):
+    """The held message cannot be kept while the database is away: the worker is stopping, or the broker
+    connection went too. It is handed back (or simply redelivered)."""
+
+
+_DB_FIRST_DELAY, _DB_MAX_DELAY = 0.5, 30.0
 
 
 @dataclass(frozen=True)
@@ -116,9 +129,17 @@ class Worker:
                                         self.rt.settings.probe_host)
         broker = self.rt.broker
         self._declare(broker)
+        db_delay = _DB_FIRST_DELAY
         try:
             while not self.stopping.is_set():
-                if not self._follow_desired_state(broker):
+                try:
+                    if not self._follow_desired_state(broker):
+                        continue
+                    db_delay = _DB_FIRST_DELAY
+                except DATABASE_UNAVAILABLE as exc:
+                    log.warning("database unavailable, looking again in %.1fs: %s", db_delay, _brief(exc))
+                    self.stopping.wait(db_delay)
+                    db_delay = min(db_delay * 2, _DB_MAX_DELAY)
                     continue
                 try:
                     delivery = broker.get(self.rt.queue, timeout=self.poll_seconds)
@@ -133,7 +154,10 @@ class Worker:
         finally:
             if self.relay is not None:
                 self.relay.stop()
-            self.rt.control.signed_off()
+            try:
+                self.rt.control.signed_off()
+            except DATABASE_UNAVAILABLE as exc:  # /alive will read "dead" once the heartbeat is old
+                log.warning("could not sign off: %s", _brief(exc))
             WORKER_UP.labels(self.rt.instance.id).set(0)
             if self._probes is not None:
                 self._probes.shutdown()
@@ -210,27 +234,48 @@ class Worker:
             self._settle(delivery, requeue=None)
             return
         with log_context(uniqueid=message.get("key"), task_id=task_id):
-            started = self.rt.tasks.begin(task_id)
-            if started is None:
-                log.info("nothing to do (task finished, cancelled or unknown); acknowledging")
-                self._settle(delivery, ack=True)
-                return
-            if delivery.redelivered:
-                self.rt.tasks.note(task_id, f"redelivered (delivery {delivery.delivery_count})")
-            self.current = task_id
             try:
-                self._run_with_retries(started.task, started.secret, delivery)
-            finally:
-                self.current = None
+                started = self._database("start", self.rt.tasks.begin, task_id)
+                if started is None:
+                    log.info("nothing to do (task finished, cancelled or unknown); acknowledging")
+                    self._settle(delivery, ack=True)
+                    return
+                if delivery.redelivered:
+                    self._database("note", self.rt.tasks.note, task_id,
+                                   f"redelivered (delivery {delivery.delivery_count})")
+                self.current = task_id
+                try:
+                    self._run_with_retries(started.task, started.secret, delivery)
+                finally:
+                    self.current = None
+            except _LetGo as exc:
+                log.warning("letting the message go, it will be redelivered: %s", exc)
+                self._settle(delivery, requeue=True)
+
+    def _database(self, step: str, fn: Callable, *args, **kwargs):
+        """`fn(*args, **kwargs)`, waiting out a database outage with backoff while the message stays held;
+        raises `_LetGo` if the worker is asked to stop, or the broker goes away, meanwhile."""
+        delay = _DB_FIRST_DELAY
+        while True:
+            try:
+                return fn(*args, **kwargs)
+            except DATABASE_UNAVAILABLE as exc:
+                log.warning("database unavailable (%s), retrying in %.1fs: %s", step, delay, _brief(exc))
+            try:
+                if not self._wait(delay):
+                    raise _LetGo("the worker is stopping")
+            except BrokerError as exc:
+                raise _LetGo(f"the broker went away too: {exc}") from None
+            delay = min(delay * 2, _DB_MAX_DELAY)
 
     def _run_with_retries(self, task: TaskView, secret: dict, delivery: Delivery) -> None:
         settings = self.rt.settings
         kind, instance = task.kind, self.rt.instance.id
         for attempt in range(1, settings.retry_max_attempts + 1):
             log.info("processing (attempt %d)", attempt)
-            job = Job(task, secret, attempt, self.artifacts, functools.partial(self.rt.tasks.is_cancelled, task.id))
+            job = Job(task, secret, attempt, self.artifacts, functools.partial(self._cancel_requested, task.id))
             try:
-                result = self.rt.broker.run_with_keepalive(functools.partial(self.handler, job))
+                result = self.rt.broker.run_with_keepalive(functools.partial(self._handle, job))
             except TransientError as exc:
                 TASK_RETRIES.labels(instance, exc.reason_code).inc()
                 if attempt == settings.retry_max_attempts:
@@ -240,9 +285,10 @@ class Worker:
                     return
                 delay = backoff_delay(attempt, settings.retry_base_seconds, settings.retry_max_seconds)
                 log.warning("transient failure, retry in %.2fs: %s", delay, exc)
-                self.rt.tasks.note(task.id, f"retry {attempt} in {delay:.1f}s: {exc.reason_code}: {exc.reason_text}")
+                self._database("note", self.rt.tasks.note, task.id,
+                               f"retry {attempt} in {delay:.1f}s: {exc.reason_code}: {exc.reason_text}")
                 if not self._wait(delay):
-                    self.rt.tasks.release(task.id, "worker stopping; will be redelivered")
+                    self._database("release", self.rt.tasks.release, task.id, "worker stopping; will be redelivered")
                     self._settle(delivery, requeue=True)
                     return
                 continue
@@ -251,27 +297,41 @@ class Worker:
                 self._settle(delivery, ack=True)
                 return
             except TaskCancelled:
-                self.rt.tasks.finish(task.id, TaskStatus.CANCELLED, "cancelled", "stopped after the cancel",
-                                     forget_secret=True)
+                self._database("finish", self.rt.tasks.finish, task.id, TaskStatus.CANCELLED, "cancelled",
+                               "stopped after the cancel", forget_secret=True)
                 log.info("task cancelled while running; stopped")
                 self._settle(delivery, ack=True)
                 return
             except Exception as exc:
                 log.exception("handler crashed; dead-lettering the message")
-                self.rt.tasks.finish(task.id, TaskStatus.ERROR, "dead_lettered",
-                                     f"unexpected {type(exc).__name__}: {exc}"[:1000])
+                self._database("finish", self.rt.tasks.finish, task.id, TaskStatus.ERROR, "dead_lettered",
+                               f"unexpected {type(exc).__name__}: {exc}"[:1000])
                 TASKS_FAILED.labels(instance, kind, "dead_lettered").inc()
                 self._settle(delivery, requeue=False)
                 return
-            self.rt.tasks.finish(task.id, TaskStatus.CREATED, result=result, forget_secret=True)
+            self._database("finish", self.rt.tasks.finish, task.id, TaskStatus.CREATED, result=result,
+                           forget_secret=True)
             TASKS_CREATED.labels(instance, kind).inc()
             TASK_LATENCY.labels(instance, kind).observe((utcnow() - task.created_at).total_seconds())
             log.info("task done", extra={"result": result})
             self._settle(delivery, ack=True)
             return
 
+    def _handle(self, job: Job) -> dict:
+        """The handler; the database going away under it (a report writes its progress) is transient."""
+        try:
+            return self.handler(job)
+        except DATABASE_UNAVAILABLE as exc:
+            raise TransientError("database_unavailable", _brief(exc)) from exc
+
+    def _cancel_requested(self, task_id: str) -> bool:
+        try:
+            return self.rt.tasks.is_cancelled(task_id)
+        except DATABASE_UNAVAILABLE:
+            return False  # cannot tell now: carry on, the handler asks again
+
     def _fail(self, task: TaskView, code: str, text: str) -> None:
-        self.rt.tasks.finish(task.id, TaskStatus.ERROR, code, text, forget_secret=True)
+        self._database("finish", self.rt.tasks.finish, task.id, TaskStatus.ERROR, code, text, forget_secret=True)
         TASKS_FAILED.labels(self.rt.instance.id, task.kind, code).inc()
         log.warning("task failed: %s: %s", code, text, extra={"reason_code": code})
 
@@ -294,3 +354,9 @@ class Worker:
             log.warning("connection was lost before the ack; the broker will redeliver (harmless)")
         except BrokerError as exc:
             log.warning("could not settle the message (it will be redelivered): %s", exc)
+
+
+def _brief(exc: Exception) -> str:
+    """An error's type and first line, for a log line (driver messages run over several lines)."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:300]}" if text else type(exc).__name__
