@@ -171,3 +171,34 @@ def test_default_worker_processes():
     for bad in ("two", "0"):
         with pytest.raises(SystemExit):
             default_workers({"HUB_API_WORKERS": bad})
+
+
+def test_the_database_away_is_a_503_to_retry_then_the_same_order_goes_through(fresh_postgres_url, tmp_path,
+                                                                                api_token, queue_prefix, order):
+    from sqlalchemy.engine import make_url
+
+    from erp_api.app import create_app
+    from hub_runtime.config import RuntimeSettings
+    from hub_runtime.testing.tcp_proxy import TcpProxy
+
+    url = make_url(fresh_postgres_url)
+    with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
+        settings = RuntimeSettings(database_url=url.set(port=proxy.port).render_as_string(hide_password=False),
+                                   data_dir=tmp_path / "data", api_token=api_token, queue_prefix=queue_prefix,
+                                   _env_file=None)
+        app = create_app(settings, "Bennys Auto")
+        client = app.test_client()
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {api_token}"
+        try:
+            proxy.cut()
+            for answer in (client.post("/create", json=order),
+                           client.get("/get_order_status", query_string={"uniqueid": order["uniqueid"]})):
+                assert answer.status_code == 503 and answer.headers["Retry-After"] == "5", answer.json
+                assert answer.json["error"]["code"] == "database_unavailable"
+                assert order["password"] not in answer.get_data(as_text=True)
+            assert client.get("/alive").status_code == 200  # liveness does not depend on the database
+            proxy.restore()
+            again = client.post("/create", json=order)
+            assert again.status_code == 200 and again.json["status"] == "placed", again.json
+        finally:
+            app.config["RUNTIME"].close()

@@ -29,6 +29,12 @@ UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError, _D
                                             _DriverInterfaceError)
 
 
+def brief(exc: Exception) -> str:
+    """An error's type and first line, for a log line (driver messages run over several lines)."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0][:300]}" if lines else type(exc).__name__
+
+
 def normalize_url(url: str) -> str:
     """`postgresql://…` and `postgres://…` use psycopg 3; anything else is kept as written."""
     for prefix in ("postgres://", "postgresql://"):

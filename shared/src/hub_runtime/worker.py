@@ -35,6 +35,7 @@ from .artifacts import ArtifactStore
 from .broker.base import Broker, BrokerError, Delivery, DeliveryLost
 from .control import PAUSED, RUNNING
 from .db import UNAVAILABLE as DATABASE_UNAVAILABLE
+from .db import brief
 from .db import ping as db_ping
 from .jsonlog import log_context
 from .metrics import TASK_LATENCY, TASK_RETRIES, TASKS_CREATED, TASKS_FAILED, WORKER_UP
@@ -137,7 +138,7 @@ class Worker:
                         continue
                     db_delay = _DB_FIRST_DELAY
                 except DATABASE_UNAVAILABLE as exc:
-                    log.warning("database unavailable, looking again in %.1fs: %s", db_delay, _brief(exc))
+                    log.warning("database unavailable, looking again in %.1fs: %s", db_delay, brief(exc))
                     self.stopping.wait(db_delay)
                     db_delay = min(db_delay * 2, _DB_MAX_DELAY)
                     continue
@@ -157,7 +158,7 @@ class Worker:
             try:
                 self.rt.control.signed_off()
             except DATABASE_UNAVAILABLE as exc:  # /alive will read "dead" once the heartbeat is old
-                log.warning("could not sign off: %s", _brief(exc))
+                log.warning("could not sign off: %s", brief(exc))
             WORKER_UP.labels(self.rt.instance.id).set(0)
             if self._probes is not None:
                 self._probes.shutdown()
@@ -260,7 +261,7 @@ class Worker:
             try:
                 return fn(*args, **kwargs)
             except DATABASE_UNAVAILABLE as exc:
-                log.warning("database unavailable (%s), retrying in %.1fs: %s", step, delay, _brief(exc))
+                log.warning("database unavailable (%s), retrying in %.1fs: %s", step, delay, brief(exc))
             try:
                 if not self._wait(delay):
                     raise _LetGo("the worker is stopping")
@@ -322,7 +323,7 @@ class Worker:
         try:
             return self.handler(job)
         except DATABASE_UNAVAILABLE as exc:
-            raise TransientError("database_unavailable", _brief(exc)) from exc
+            raise TransientError("database_unavailable", brief(exc)) from exc
 
     def _cancel_requested(self, task_id: str) -> bool:
         try:
@@ -354,9 +355,3 @@ class Worker:
             log.warning("connection was lost before the ack; the broker will redeliver (harmless)")
         except BrokerError as exc:
             log.warning("could not settle the message (it will be redelivered): %s", exc)
-
-
-def _brief(exc: Exception) -> str:
-    """An error's type and first line, for a log line (driver messages run over several lines)."""
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0][:300]}" if text else type(exc).__name__

@@ -8,6 +8,9 @@ from flask import Flask, jsonify
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from ..db import UNAVAILABLE as DATABASE_UNAVAILABLE
+from ..db import brief
+
 log = logging.getLogger("hub.http")
 
 
@@ -51,6 +54,16 @@ def register_error_handlers(app: Flask) -> None:
         if exc.code == 405 and exc.valid_methods:
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response, exc.code
+
+    def _database_unavailable(exc: Exception):
+        # a 503 the caller may retry (an order's uniqueid makes a retry safe, even if the commit whose
+        # answer was lost did happen), not a 500 with a traceback per request during an outage
+        log.warning("database unavailable: %s", brief(exc))
+        body = error_body("database_unavailable", "the database cannot be reached now; retry later")
+        return jsonify(body), 503, {"Retry-After": "5"}
+
+    for error in set(DATABASE_UNAVAILABLE):
+        app.register_error_handler(error, _database_unavailable)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
