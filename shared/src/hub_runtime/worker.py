@@ -74,7 +74,7 @@ class _LetGo(Exception):
     connection went too. It is handed back (or simply redelivered)."""
 
 
-_DB_FIRST_DELAY, _DB_MAX_DELAY = 0.5, 30.0
+_DB_FIRST_DELAY, _DB_MAX_DELAY = 0.5, 30.0  # backoff_delay's base and cap while the database is away
 
 
 @dataclass(frozen=True)
@@ -130,17 +130,18 @@ class Worker:
                                         self.rt.settings.probe_host)
         broker = self.rt.broker
         self._declare(broker)
-        db_delay = _DB_FIRST_DELAY
+        db_failures = 0  # in a row, while no message is held
         try:
             while not self.stopping.is_set():
                 try:
                     if not self._follow_desired_state(broker):
                         continue
-                    db_delay = _DB_FIRST_DELAY
+                    db_failures = 0
                 except DATABASE_UNAVAILABLE as exc:
-                    log.warning("database unavailable, looking again in %.1fs: %s", db_delay, brief(exc))
-                    self.stopping.wait(db_delay)
-                    db_delay = min(db_delay * 2, _DB_MAX_DELAY)
+                    db_failures += 1
+                    delay = backoff_delay(db_failures, _DB_FIRST_DELAY, _DB_MAX_DELAY)
+                    log.warning("database unavailable, looking again in %.1fs: %s", delay, brief(exc))
+                    self.stopping.wait(delay)
                     continue
                 try:
                     delivery = broker.get(self.rt.queue, timeout=self.poll_seconds)
@@ -256,18 +257,19 @@ class Worker:
     def _database(self, step: str, fn: Callable, *args, **kwargs):
         """`fn(*args, **kwargs)`, waiting out a database outage with backoff while the message stays held;
         raises `_LetGo` if the worker is asked to stop, or the broker goes away, meanwhile."""
-        delay = _DB_FIRST_DELAY
+        failures = 0
         while True:
             try:
                 return fn(*args, **kwargs)
             except DATABASE_UNAVAILABLE as exc:
+                failures += 1
+                delay = backoff_delay(failures, _DB_FIRST_DELAY, _DB_MAX_DELAY)
                 log.warning("database unavailable (%s), retrying in %.1fs: %s", step, delay, brief(exc))
             try:
                 if not self._wait(delay):
                     raise _LetGo("the worker is stopping")
             except BrokerError as exc:
                 raise _LetGo(f"the broker went away too: {exc}") from None
-            delay = min(delay * 2, _DB_MAX_DELAY)
 
     def _run_with_retries(self, task: TaskView, secret: dict, delivery: Delivery) -> None:
         settings = self.rt.settings
