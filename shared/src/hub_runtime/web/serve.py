@@ -49,8 +49,8 @@ def default_workers(environ=os.environ) -> int:
     `HUB_API_WORKERS`, else 1.
 
     Several processes are safe on PostgreSQL (each group-commits its own requests; the worker publishes)
-    and use more cores: on the 2-core benchmark machine 2 took 532 orders/s against 468/s for 1, but each
-    costs about 90 MiB more, and an instance usually serves a few orders a minute, hence 1 (see
+    and use more cores (on the 2-core benchmark machine 2 took 1.3-1.4 times the orders/s of 1), but
+    each costs about 90 MiB more, and an instance usually serves a few orders a minute, hence 1 (figures in
     docs/erp-orders.md, "Intake"). On SQLite keep 1: there is one writer per database file anyway."""
     configured = environ.get("HUB_API_WORKERS", "").strip()
     if not configured:
