@@ -1,6 +1,7 @@
-"""Fuzzing report-api's JSON endpoints from its own OpenAPI document (schemathesis + hypothesis, driven by
-hand as in erp-api): whatever the input, no 500 and no answer outside the documented schema.
-The multipart upload endpoints are covered by the service tests instead."""
+"""Fuzzing report-api from its own OpenAPI document (schemathesis + hypothesis, driven by hand as in
+erp-api): whatever the input, no 500 and no answer outside the documented schema. The document describes
+the upload endpoints as multipart (and generate/schedule as multipart or JSON), so their bodies are
+generated too; what well-formed files make of a report is the service tests' part."""
 
 import hypothesis
 import pytest
@@ -30,6 +31,7 @@ def fuzz(tmp_path_factory):
 
 @pytest.mark.parametrize("name", [
     "POST /api/auth/register/", "POST /api/auth/login/", "POST /api/auth/refresh/", "GET /api/uploads/",
+    "POST /api/upload-rules/", "POST /api/upload-files/",
     "POST /api/generate-report/", "GET /api/report-status/{task_id}/", "GET /api/reports/{task_id}/download",
     "POST /api/trigger-scheduled-report/", "POST /api/schedules/{schedule_id}/pause/",
     "DELETE /api/schedules/{schedule_id}/",

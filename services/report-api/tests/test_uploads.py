@@ -87,3 +87,20 @@ def test_users_see_only_their_own_uploads(user, other_user, sample):
     user.upload("/api/upload-files/", {"input": ("input.csv", sample.input)})
     assert len(user.get("/api/uploads/").json["uploads"]) == 1
     assert other_user.get("/api/uploads/").json["uploads"] == []
+
+
+def test_the_openapi_document_describes_the_uploads_as_multipart(client, api_token):
+    paths = client.get("/openapi.json", headers={"Authorization": f"Bearer {api_token}"}).json["paths"]
+    rules = paths["/api/upload-rules/"]["post"]["requestBody"]
+    assert rules["required"] is True and list(rules["content"]) == ["multipart/form-data"]
+    assert rules["content"]["multipart/form-data"]["schema"]["properties"] == {
+        "file": {"type": "string", "contentMediaType": "application/octet-stream"}}
+    generate = paths["/api/generate-report/"]["post"]["requestBody"]
+    assert generate["required"] is False  # every field has a default: an empty request takes the latest uploads
+    form = generate["content"]["multipart/form-data"]["schema"]["properties"]
+    assert {"input", "reference", "rules", "format", "input_id"} <= set(form)
+    assert generate["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/GenerateJson"}
+    schedule = paths["/api/trigger-scheduled-report/"]["post"]["requestBody"]
+    assert schedule["required"] is True  # the cron has no default
+    fields = schedule["content"]["multipart/form-data"]["schema"]["properties"]
+    assert {"input_file", "rules_file", "cron"} <= set(fields)

@@ -53,6 +53,8 @@ class Operation:
     responses: dict[int, type[BaseModel] | None]
     auth: str
     tag: str
+    form: type[BaseModel] | None = None
+    files: tuple[str, ...] = ()
 
 
 @dataclass
@@ -67,8 +69,12 @@ class OpenAPI:
     def operation(self, bp: Blueprint, rule: str, method: str, *, summary: str = "",
                   body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
                   responses: dict[int, type[BaseModel] | None] | None = None, auth: str = "token",
-                  tag: str = "service"):
-        """Register a view on `bp`; it receives `body=` / `query=` already validated (400 otherwise)."""
+                  tag: str = "service", form: type[BaseModel] | None = None, files: tuple[str, ...] = ()):
+        """Register a view on `bp`; it receives `body=` / `query=` already validated (400 otherwise).
+
+        `form` and `files` only describe a request the view reads itself (a multipart upload it streams to
+        disk): a `multipart/form-data` body with these file parts and the form model's fields, and, when
+        there is a `form`, the same model as an `application/json` body."""
         if auth not in AUTH_SCHEMES:
             raise ValueError(f"auth must be one of {', '.join(AUTH_SCHEMES)}")
         if auth == "user" and self.user_auth is None:
@@ -90,7 +96,7 @@ class OpenAPI:
 
             bp.add_url_rule(rule, view_func=wrapper, methods=[method])
             self.operations.append(Operation(rule, method.upper(), summary or (view.__doc__ or "").strip(),
-                                             body, query, responses, auth, tag))
+                                             body, query, responses, auth, tag, form, tuple(files)))
             return wrapper
 
         return decorate
@@ -105,6 +111,8 @@ class OpenAPI:
             if op.body is not None:
                 entry["requestBody"] = {"required": True, "content": {"application/json": {
                     "schema": _ref(op.body, schemas)}}}
+            elif op.form is not None or op.files:
+                entry["requestBody"] = _upload_body(op, schemas)
             if op.query is not None:
                 required = op.query.model_json_schema().get("required", [])
                 entry["parameters"] = [
@@ -121,7 +129,7 @@ class OpenAPI:
                 entry["responses"].setdefault("401", {"description": "missing or wrong bearer token",
                                                       "content": {"application/json": {
                                                           "schema": {"$ref": "#/components/schemas/ErrorBody"}}}})
-            if op.body is not None or op.query is not None:
+            if op.body is not None or op.query is not None or "requestBody" in entry:
                 entry["responses"].setdefault("400", {"description": "invalid request", "content": {
                     "application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}})
             path = _openapi_path(op.rule)
@@ -180,6 +188,20 @@ def _ref(model: type[BaseModel], schemas: dict) -> dict:
     if model.__name__ not in schemas:
         schemas[model.__name__] = _schema(model, schemas)
     return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _upload_body(op: Operation, schemas: dict) -> dict:
+    """The request body of an operation that takes files (multipart) or, without files, its form as JSON."""
+    form = _schema(op.form, schemas) if op.form is not None else {"type": "object", "properties": {}}
+    parts = {name: {"type": "string", "contentMediaType": "application/octet-stream"} for name in op.files}
+    multipart = {**form, "properties": {**form["properties"], **parts}}
+    multipart.pop("title", None)
+    content = {"multipart/form-data": {"schema": multipart}}
+    if op.form is not None:
+        content["application/json"] = {"schema": _ref(op.form, schemas)}
+    # a form with required fields needs a body; so does an upload without a form (its parts are alternatives)
+    required = bool(form.get("required")) or op.form is None
+    return {"required": required, "content": content}
 
 
 def _openapi_path(rule: str) -> str:

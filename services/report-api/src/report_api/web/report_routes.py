@@ -94,7 +94,7 @@ def reports_blueprint(settings: ReportSettings, storage: Storage, reports: Repor
         return g.principal.user_id
 
     # --- uploads ------------------------------------------------------------------------------------------
-    @api.operation(bp, "/api/upload-rules/", "POST", auth="user", tag="uploads",
+    @api.operation(bp, "/api/upload-rules/", "POST", auth="user", tag="uploads", files=("file",),
                    responses={201: UploadedOut, 400: ErrorBody, 413: ErrorBody},
                    summary="upload a rules file (multipart field `file`, JSON or YAML); checked before it is kept")
     def upload_rules():
@@ -105,7 +105,7 @@ def reports_blueprint(settings: ReportSettings, storage: Storage, reports: Repor
         return jsonify(message=f"Rules file uploaded and saved as {uploads[0].name} (version {uploads[0].version})",
                        uploads=[upload_view(u) for u in uploads]), 201
 
-    @api.operation(bp, "/api/upload-files/", "POST", auth="user", tag="uploads",
+    @api.operation(bp, "/api/upload-files/", "POST", auth="user", tag="uploads", files=("input", "reference"),
                    responses={201: UploadedOut, 400: ErrorBody, 413: ErrorBody},
                    summary="upload the input and/or reference CSV (multipart fields `input`, `reference`)")
     def upload_files():
@@ -125,6 +125,7 @@ def reports_blueprint(settings: ReportSettings, storage: Storage, reports: Repor
 
     # --- reports ------------------------------------------------------------------------------------------
     @api.operation(bp, "/api/generate-report/", "POST", auth="user", tag="reports",
+                   form=GenerateJson, files=tuple(names[0] for names in INPUT_FIELDS.values()),
                    responses={202: GenerateOut, 400: ErrorBody, 404: ErrorBody, 413: ErrorBody},
                    summary="queue a report: files in the request (multipart `input`, `reference`, `rules`) or, "
                            "for any left out, your upload by id (JSON) or your latest upload")

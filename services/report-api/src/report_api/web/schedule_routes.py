@@ -14,7 +14,7 @@ from ..schedules import CronError, Schedules, next_runs, parse_cron
 from ..settings import ReportSettings
 from ..storage import Storage
 from .files import problem_fields
-from .report_routes import received_inputs
+from .report_routes import INPUT_FIELDS, received_inputs
 from .schemas import ReportList, ScheduleCreated, ScheduleJson, ScheduleList, ScheduleOut
 
 
@@ -51,6 +51,7 @@ def schedules_blueprint(settings: ReportSettings, storage: Storage, reports: Rep
         return schedule
 
     @api.operation(bp, "/api/trigger-scheduled-report/", "POST", auth="user", tag=tag,
+                   form=ScheduleJson, files=tuple(names[1] for names in INPUT_FIELDS.values()),
                    responses={201: ScheduleCreated, 400: ErrorBody, 404: ErrorBody, 413: ErrorBody},
                    summary="schedule a report by cron (UTC): files in the request (`input_file`, `reference_file`, "
                            "`rules_file`) or stored uploads; answers with the next run times")
