@@ -1,6 +1,7 @@
 """The manager's control API through the Flask test client: validation, auth, no secrets."""
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from manager.app import create_app
 from manager.settings import ManagerSettings
@@ -67,6 +68,24 @@ def test_token_rotation_changes_the_token(client):
     second = client.post("/integrations/erp-bennys-auto/token").json["api_token"]
     assert second != first
     assert client.get("/integrations/erp-bennys-auto").json["history"][0]["event"] == "token_rotated"
+
+
+def test_alive_answers_while_the_registry_database_is_away(client, monkeypatch):
+    assert client.post("/integrations", json=ERP).status_code == 201
+    assert client.get("/alive").json == {"manager": "running", "registry": "ok", "integrations": 1, "running": 0,
+                                         "failed": 0}
+    registry = client.application.config["MANAGER"].registry
+
+    def refused(*_args, **_kwargs):
+        raise OperationalError("SELECT", {}, ConnectionRefusedError("connection refused"))
+
+    monkeypatch.setattr(registry, "list", refused)
+    alive = client.get("/alive")
+    assert alive.status_code == 200  # liveness: a restart would not bring the database back
+    assert alive.json["registry"] == "unavailable" and alive.json["integrations"] is None
+    monkeypatch.setattr(registry, "get", refused)
+    away = client.get("/integrations/erp-bennys-auto")
+    assert away.status_code == 503 and away.json["error"]["code"] == "database_unavailable"
 
 
 def test_everything_but_probes_needs_the_management_token(client):

@@ -10,6 +10,7 @@ from collections import deque
 
 from flask import Blueprint, Response, current_app, jsonify
 
+from hub_runtime.db import UNAVAILABLE as DATABASE_UNAVAILABLE
 from hub_runtime.db import ping as db_ping
 from hub_runtime.metrics import exposition
 from hub_runtime.tasks import iso
@@ -155,10 +156,15 @@ def manager_blueprint(manager: Manager, api: OpenAPI) -> Blueprint:
 
     @api.operation(bp, "/alive", "GET", responses={200: ManagerAlive}, summary="liveness of the manager", **probe)
     def alive():
-        views = registry.list()
-        states = [manager.supervisor.status(v.id)["state"] for v in views]
-        return jsonify(manager="running", integrations=len(views), running=states.count("running"),
-                       failed=states.count("failed"))
+        """200 while the process serves, also while the registry's database is away (that is /ready's
+        answer: a liveness probe failing on it would restart a manager that has nothing wrong with it)."""
+        states = [manager.supervisor.status(iid)["state"] for iid in manager.supervisor.integration_ids()]
+        try:
+            integrations, reachable = len(registry.list()), True
+        except DATABASE_UNAVAILABLE:
+            integrations, reachable = None, False
+        return jsonify(manager="running", registry="ok" if reachable else "unavailable", integrations=integrations,
+                       running=states.count("running"), failed=states.count("failed"))
 
     @api.operation(bp, "/ready", "GET", summary="readiness: the registry database answers", **probe)
     def ready():

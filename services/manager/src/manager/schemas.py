@@ -102,6 +102,7 @@ class TokenAnswer(BaseModel):
 
 class ManagerAlive(BaseModel):
     manager: str
-    integrations: int
-    running: int
+    registry: str = Field(description="ok, or unavailable while its database cannot be read")
+    integrations: int | None = Field(description="registered integrations; null while the registry is unavailable")
+    running: int = Field(description="integrations whose processes all run (from the supervisor)")
     failed: int

@@ -227,6 +227,11 @@ class Supervisor:
             for key in [k for k in self.procs if k[0] == integration_id]:
                 del self.procs[key]
 
+    def integration_ids(self) -> set[str]:
+        """The integrations with processes under supervision (running, restarting, failed or stopped)."""
+        with self.lock:
+            return {iid for iid, _role in self.procs}
+
     def status(self, integration_id: str) -> dict:
         with self.lock:
             procs = {role: p.view() for (iid, role), p in self.procs.items() if iid == integration_id}
