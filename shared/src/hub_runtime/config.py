@@ -13,6 +13,8 @@ from typing import TypeVar
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .secrets import parse_keys
+
 S = TypeVar("S", bound="RuntimeSettings")
 
 
@@ -68,6 +70,13 @@ class RuntimeSettings(BaseSettings):
         if url is not None and not url.get_secret_value().startswith(("amqp://", "amqps://")):
             raise ValueError("must start with amqp:// or amqps://")
         return url
+
+    @field_validator("secret_keys")
+    @classmethod
+    def _well_formed_keys(cls, keys: SecretStr | None) -> SecretStr | None:
+        if keys is not None:
+            parse_keys(keys.get_secret_value())
+        return keys
 
     @field_validator("api_token")
     @classmethod

@@ -35,6 +35,23 @@ _HKDF_INFO = b"hub_runtime.secrets: AES-256-GCM v1"
 _NONCE_BYTES = 12
 
 
+def parse_keys(setting: str) -> list[bytes]:
+    """The keys of a `HUB_SECRET_KEYS` value; ValueError, naming a key by its position only, unless each is
+    32 bytes in base64url (Fernet's key format)."""
+    keys = [k.strip().encode() for k in setting.split(",") if k.strip()]
+    if not keys:
+        raise ValueError("holds no key")
+    for number, key in enumerate(keys, 1):
+        try:
+            raw = base64.urlsafe_b64decode(key)
+        except (binascii.Error, ValueError):
+            raise ValueError(f"key {number} is not base64url") from None
+        if len(raw) != 32:
+            raise ValueError(f"key {number} is {len(raw)} bytes, not 32 (make one with: python -c "
+                             "'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())')")
+    return keys
+
+
 class SecretBox:
     def __init__(self, keys: list[bytes]):
         if not keys:
@@ -54,7 +71,7 @@ class SecretBox:
         """Keys from `HUB_SECRET_KEYS`, or else a key generated once into `<data_dir>/secret.key` (mode
         0600) so the one-machine default works without set-up."""
         if setting:
-            return cls([k.strip().encode() for k in setting.split(",") if k.strip()])
+            return cls(parse_keys(setting))
         path = data_dir / "secret.key"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
