@@ -71,7 +71,6 @@ class Manager:
     def environment(self, integration_id: str) -> dict[str, str]:
         """The environment of an instance: its own token, data folder and (for SQLite) database; the
         manager's broker and PostgreSQL database otherwise."""
-        view = self.registry.get(integration_id)
         data_dir = (self.settings.instances_dir / integration_id).resolve()
         database = self.settings.database_url
         if not normalize_url(database).startswith("postgresql"):
@@ -84,7 +83,6 @@ class Manager:
             "HUB_QUEUE_PREFIX": self.settings.queue_prefix,
             "HUB_LOG_FORMAT": "json",
             "HUB_LOG_LEVEL": self.settings.log_level,
-            "HUB_INTEGRATION_ID": view.id,
         }
         if self.settings.amqp_url is not None:
             env["AMQP_URL"] = self.settings.amqp_url.get_secret_value()
