@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import time
+
+from report_api.storage import STAGED_MAX_AGE
+
 
 def staging_files(app) -> list:
     return list(app.config["STORAGE"].staging.iterdir())
@@ -104,3 +109,22 @@ def test_the_openapi_document_describes_the_uploads_as_multipart(client, api_tok
     assert schedule["required"] is True  # the cron has no default
     fields = schedule["content"]["multipart/form-data"]["schema"]["properties"]
     assert {"input_file", "rules_file", "cron"} <= set(fields)
+
+
+def test_leftovers_of_killed_processes_are_removed_and_nothing_else(app, user, sample):
+    storage = app.config["STORAGE"]
+    user.upload("/api/upload-rules/", {"file": ("rules.json", sample.rules)})
+    kept = {p for p in storage.root.rglob("*") if p.is_file()}
+    old_part, fresh_part = storage.staging / "part-old", storage.staging / "part-fresh"
+    partial = storage.root / "outputs" / ".t1.csv.1a2b3c4d.partial"
+    finished = storage.root / "outputs" / "t2.csv"
+    for path in (old_part, fresh_part, partial, finished):
+        path.write_bytes(b"x")
+    a_day_ago = time.time() - STAGED_MAX_AGE - 60
+    os.utime(old_part, (a_day_ago, a_day_ago))
+
+    assert storage.remove_leftovers(partial_reports=False) == 1  # the hourly pass: stale staging files only
+    assert not old_part.exists() and fresh_part.exists() and partial.exists()
+    assert storage.remove_leftovers(partial_reports=True) == 1  # a worker starting: no report is being written
+    assert not partial.exists() and fresh_part.exists() and finished.exists()
+    assert kept <= {p for p in storage.root.rglob("*") if p.is_file()}

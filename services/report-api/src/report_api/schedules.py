@@ -163,7 +163,7 @@ def _latest_due(expression: str, first_due: datetime, now: datetime) -> tuple[da
 
 class SchedulerThread:
     """Beside a report worker: fires due schedules every few seconds, and once an hour deletes report files
-    older than the retention."""
+    older than the retention and staging files left by interrupted uploads."""
 
     def __init__(self, schedules: Schedules, poll_seconds: float, on_fired=None, retention_days: float = 30.0):
         self.schedules = schedules
@@ -190,6 +190,8 @@ class SchedulerThread:
                     self._next_prune = time.monotonic() + 3600
                     if pruned := self.schedules.reports.prune_outputs(self.retention_days):
                         log.info("deleted %d report files older than %s days", pruned, self.retention_days)
+                    if left := self.schedules.storage.remove_leftovers(partial_reports=False):
+                        log.info("deleted %d staging files left by interrupted uploads", left)
             except Exception:
                 log.exception("scheduler pass failed")
             self._stop.wait(self.poll_seconds)

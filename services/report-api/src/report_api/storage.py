@@ -10,6 +10,7 @@ import hashlib
 import os
 import re
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from hub_runtime.models import utcnow
 from .models import Upload
 
 KINDS = ("rules", "input", "reference")
+STAGED_MAX_AGE = 24 * 3600  # seconds a staging file may sit untouched before it counts as left behind
 
 
 @dataclass
@@ -128,3 +130,17 @@ class Storage:
 
     def output_path(self, task_id: str, fmt: str) -> Path:
         return self.root / "outputs" / f"{task_id}.{fmt}"
+
+    # --- leftovers of killed processes ----------------------------------------------------------------------
+    def remove_leftovers(self, *, partial_reports: bool, staged_older_than: float = STAGED_MAX_AGE) -> int:
+        """Delete what a killed process left: staging files untouched for `staged_older_than` seconds (an
+        API stopped mid-upload), and with `partial_reports` every unfinished report file (a worker stopped
+        mid-report; only when no report is being written, i.e. when the instance's one worker starts).
+        Returns how many files went."""
+        cutoff = time.time() - staged_older_than
+        doomed = [p for p in self.staging.iterdir() if p.is_file() and p.stat().st_mtime < cutoff]
+        if partial_reports:
+            doomed += [p for p in (self.root / "outputs").glob(".*.partial") if p.is_file()]
+        for path in doomed:
+            path.unlink(missing_ok=True)
+        return len(doomed)

@@ -25,6 +25,8 @@ def main(argv=None) -> None:
     setup_logging(settings.log_level, settings.log_format, service="report-worker", instance=args.name)
     service = ReportService(settings, args.name, role="worker")
     runtime = service.runtime
+    if left := service.storage.remove_leftovers(partial_reports=True):  # no report is being written yet
+        log.info("deleted %d files left by a stopped worker or upload (partial reports, staging)", left)
     worker = Worker(runtime, make_handler(service.reports, service.storage))  # its relay publishes the outbox
     scheduler = SchedulerThread(service.schedules, settings.scheduler_poll_seconds, on_fired=worker.relay.notify,
                                 retention_days=settings.report_retention_days)
