@@ -10,7 +10,7 @@ from sqlalchemy import delete
 from hub_runtime.broker.base import BrokerUnavailable
 from hub_runtime.models import OutboxMessage
 from hub_runtime.outbox import _READ, OutboxRelay
-from hub_runtime.worker import PermanentError, TaskCancelled, TransientError, Worker
+from hub_runtime.worker import PermanentError, TaskCancelled, TaskInterrupted, TransientError, Worker
 
 
 def relay_of(runtime):
@@ -199,6 +199,35 @@ def test_a_running_task_cancelled_meanwhile_stops_when_its_handler_asks(runtime)
     assert [(s, d) for s, _, d in view.history[1:]] == [
         ("processing", None), ("cancelled", "cancelled while running"), ("cancelled", "stopped after the cancel")]
     assert runtime.tasks.secret_of(task.id) == {} and runtime.broker.depth(runtime.queue) == 0
+
+
+def test_a_stop_interrupts_a_handler_that_asks_and_its_task_comes_back(runtime):
+    """SIGTERM while a long handler (a report) runs: the handler gives up at its next question, the task goes
+    back to `placed` with its credentials, and the message is redelivered to the next worker."""
+    task = runtime.tasks.submit("report", "k", {}, {"password": "p"}).task
+    relay_of(runtime).publish_pending()
+    running = threading.Event()
+
+    def handler(job):  # stands in for a long report: works until the worker is asked to stop
+        running.set()
+        while not job.stop_requested():
+            time.sleep(0.01)
+        raise TaskInterrupted
+
+    worker = Worker(runtime, handler, poll_seconds=0.05)
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    assert running.wait(10)
+    worker.stop()
+    thread.join(10)
+    assert not thread.is_alive()
+    view = runtime.tasks.find("k")
+    assert view.status == "placed" and [(s, d) for s, _, d in view.history[1:]] == [
+        ("processing", None), ("placed", "interrupted by a stop; will be redelivered")]
+    assert runtime.tasks.secret_of(task.id) == {"password": "p"}
+    run_worker_until(runtime, lambda job: {"attempts": job.task.attempts},
+                     lambda: runtime.tasks.get(task.id).status == "created")
+    assert runtime.tasks.get(task.id).result == {"attempts": 2}
 
 
 def test_the_worker_waits_out_a_database_outage_holding_its_message(fresh_postgres_url, tmp_path, api_token,

@@ -154,6 +154,32 @@ def test_clear_queue_stops_a_running_report(app, client, api_token, user, files)
     assert user.get(f"/api/reports/{task_id}/download").status_code == 409
 
 
+def test_a_worker_stopping_mid_report_hands_it_back_to_start_over(app, user, files):
+    """SIGTERM while a report is being generated: the engine stops at its next check and removes its partial
+    file, the report reads `placed` again, and the next worker generates it."""
+    task_id = generate(user, files)
+    service = app.config["SERVICE"]
+    runtime = service.runtime
+    generate_report = make_handler(service.reports, service.storage)
+
+    def stopped_meanwhile(job):
+        worker.stop()  # what SIGTERM does
+        return generate_report(job)
+
+    OutboxRelay(runtime.sessions, runtime.broker, runtime.instance.id).publish_pending()
+    runtime.broker.declare(runtime.queue)
+    worker = Worker(runtime, stopped_meanwhile, relay=False)
+    worker.process(runtime.broker.get(runtime.queue, timeout=5))
+    status = user.get(f"/api/report-status/{task_id}/").json
+    assert status["state"] == "placed", status
+    assert status["history"][-1]["detail"] == "interrupted by a stop; will be redelivered"
+    assert list((service.storage.root / "outputs").iterdir()) == []
+
+    Worker(runtime, generate_report, relay=False).process(runtime.broker.get(runtime.queue, timeout=5))
+    status = user.get(f"/api/report-status/{task_id}/").json
+    assert status["state"] == "created" and status["download_url"], status
+
+
 def test_a_malformed_input_row_ends_the_report_in_error_with_a_reason(user, run_queued, files):
     broken = "id,first,last,qty,price,code\n1,John,Smith,2,10.5,A\n2,Ann,Lee,3\n3,\"Bo,Kim,1,4,Z\n"
     task_id = generate(user, {**files, "input": ("broken.csv", broken)})

@@ -6,7 +6,10 @@
   message goes to the dead-letter queue, from where it can be replayed.
 - A handler that can stop half-way (a report) polls `Job.cancel_requested()` and raises `TaskCancelled`
   once its task was cancelled while running (`/clear_queue` of an instance that allows it); the task
-  stays `cancelled`. A handler that finishes first keeps its outcome.
+  stays `cancelled`. A handler that finishes first keeps its outcome. It also polls
+  `Job.stop_requested()` and raises `TaskInterrupted` when the worker is asked to stop (SIGTERM): the task
+  goes back to `placed` and its message to the queue, so a long report does not hold a stop up (or get
+  killed by the supervisor's timeout) and starts over on the next worker.
 - The ack comes after the commit, so a crash in between redelivers the message; handlers are
   idempotent (the ERP adapter looks for the order line before adding it).
 - Pause/resume: the desired state is read before taking a message, at most every `control_poll_seconds`
@@ -65,6 +68,11 @@ class TaskCancelled(Exception):
     """Raised by a handler that stopped because `Job.cancel_requested()` said its task was cancelled."""
 
 
+class TaskInterrupted(Exception):
+    """Raised by a handler that stopped half-way because `Job.stop_requested()` said the worker is stopping;
+    the task is put back and redelivered."""
+
+
 def _never() -> bool:
     return False
 
@@ -80,14 +88,16 @@ _DB_FIRST_DELAY, _DB_MAX_DELAY = 0.5, 30.0  # backoff_delay's base and cap while
 @dataclass(frozen=True)
 class Job:
     """What a handler gets: the task (without secret), its decrypted secret, which attempt this is, where
-    to keep evidence (screenshots, pages) for an operator, and a question to ask now and then if it can
-    stop half-way: was the task cancelled meanwhile? (a database read: ask about once a second)."""
+    to keep evidence (screenshots, pages) for an operator, and two questions to ask now and then if it can
+    stop half-way: was the task cancelled meanwhile? (a database read: ask about once a second), and is the
+    worker stopping? (a flag: free to ask)."""
 
     task: TaskView
     secret: dict
     attempt: int = 1
     artifacts: ArtifactStore | None = None
     cancel_requested: Callable[[], bool] = _never
+    stop_requested: Callable[[], bool] = _never
 
 
 Handler = Callable[[Job], dict]
@@ -276,7 +286,8 @@ class Worker:
         kind, instance = task.kind, self.rt.instance.id
         for attempt in range(1, settings.retry_max_attempts + 1):
             log.info("processing (attempt %d)", attempt)
-            job = Job(task, secret, attempt, self.artifacts, functools.partial(self._cancel_requested, task.id))
+            job = Job(task, secret, attempt, self.artifacts, functools.partial(self._cancel_requested, task.id),
+                      self.stopping.is_set)
             try:
                 result = self.rt.broker.run_with_keepalive(functools.partial(self._handle, job))
             except TransientError as exc:
@@ -298,6 +309,11 @@ class Worker:
             except PermanentError as exc:
                 self._fail(task, exc.reason_code, exc.reason_text)
                 self._settle(delivery, ack=True)
+                return
+            except TaskInterrupted:
+                self._database("release", self.rt.tasks.release, task.id, "interrupted by a stop; will be redelivered")
+                log.info("task interrupted by the stop; handing its message back")
+                self._settle(delivery, requeue=True)
                 return
             except TaskCancelled:
                 self._database("finish", self.rt.tasks.finish, task.id, TaskStatus.CANCELLED, "cancelled",

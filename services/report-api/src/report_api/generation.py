@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 
-from hub_runtime.worker import Job, PermanentError, TaskCancelled, TransientError
+from hub_runtime.worker import Job, PermanentError, TaskCancelled, TaskInterrupted, TransientError
 
 from .engine import GenerationCancelled, InputError, RulesError, generate
 from .reports import Reports, load_rules
@@ -41,12 +41,16 @@ def generate_report(reports: Reports, storage: Storage, job: Job) -> dict:
         raise PermanentError("invalid_rules", str(exc)[:1000]) from None
     reports.started(task_id)
     last = [time.monotonic()]
-    cancel = threading.Event()
+    cancel, stopping = threading.Event(), threading.Event()
 
     def progress(fraction: float, rows_done: int) -> None:
         """Called by the engine about once a second (first at 0 %): records the progress and asks whether
-        the report was cancelled meanwhile (`/clear_queue`), which stops the engine at its next batch."""
-        if job.cancel_requested():
+        the worker is stopping or the report was cancelled meanwhile (`/clear_queue`); either stops the
+        engine at its next batch."""
+        if job.stop_requested():
+            stopping.set()
+            cancel.set()
+        elif job.cancel_requested():
             cancel.set()
         if time.monotonic() - last[0] >= PROGRESS_EVERY_SECONDS:
             last[0] = time.monotonic()
@@ -57,6 +61,8 @@ def generate_report(reports: Reports, storage: Storage, job: Job) -> dict:
         summary = generate(rules, storage.path_of(input_upload), storage.path_of(reference) if reference else None,
                            output, fmt=report.fmt, progress=progress, cancel=cancel)
     except GenerationCancelled:
+        if stopping.is_set():  # not the report's fault: it starts over on the next worker
+            raise TaskInterrupted from None
         reports.failed(task_id)
         raise TaskCancelled from None
     except InputError as exc:
