@@ -88,6 +88,22 @@ def test_alive_answers_while_the_registry_database_is_away(client, monkeypatch):
     assert away.status_code == 503 and away.json["error"]["code"] == "database_unavailable"
 
 
+def test_an_integration_this_manager_cannot_run_is_refused_before_anything_changes(client, monkeypatch, tmp_path):
+    """A manager image holds only the manager: activating an erp instance there is a 409 naming what is missing
+    (not a start that fails five times), and neither the registry nor the supervisor changes."""
+    monkeypatch.setattr("manager.supervisor.BIN", tmp_path / "no-bin")
+    refused = client.post("/integrations", json={**ERP, "active": True})
+    assert refused.status_code == 409 and refused.json["error"]["code"] == "cannot_run_here"
+    assert "erp-api, erp-worker is not installed" in refused.json["error"]["message"]
+    assert client.get("/integrations").json["integrations"] == []
+    assert client.post("/integrations", json=ERP).status_code == 201  # kept inactive: fine
+    for action in ("activate", "start"):
+        answer = client.put(f"/integrations/erp-bennys-auto/{action}")
+        assert answer.status_code == 409 and answer.json["error"]["code"] == "cannot_run_here"
+    detail = client.get("/integrations/erp-bennys-auto").json
+    assert detail["active"] is False and detail["health"]["state"] == "stopped"
+
+
 def test_everything_but_probes_needs_the_management_token(client):
     anonymous = client.application.test_client()
     assert anonymous.get("/alive").status_code == 200 and anonymous.get("/metrics").status_code == 200

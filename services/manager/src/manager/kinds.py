@@ -4,6 +4,7 @@ A new kind (gcore, rules, amazon...) is one `Kind` registered in `KINDS`."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -44,6 +45,7 @@ class Kind:
     name: str
     settings: type[BaseModel]
     credentials: type[BaseModel] | None
+    programs: ClassVar[tuple[str, ...]] = ()  # the console scripts of its API and its worker
 
     def processes(self, integration_name: str, api_port: int, probe_port: int, host: str,
                   settings: dict) -> list[ProcessSpec]:
@@ -51,14 +53,17 @@ class Kind:
 
 
 class ErpKind(Kind):
+    programs = ("erp-api", "erp-worker")
+
     def processes(self, integration_name, api_port, probe_port, host, settings):
+        api, worker = self.programs
         env = {"HUB_ERP_ADAPTER": settings["adapter"], "HUB_ERP_BASE_URL": settings["base_url"],
                "HUB_ERP_TIMEOUT_SECONDS": str(settings.get("timeout_seconds", 10.0)),
                "HUB_API_WORKERS": str(settings.get("api_workers", 1)),
                "HUB_PROBE_PORT": str(probe_port), "HUB_HOST": host}
         return [
-            ProcessSpec("api", ["erp-api", str(api_port), integration_name, "--host", host], env, "/alive"),
-            ProcessSpec("worker", ["erp-worker", integration_name], env, "/alive"),
+            ProcessSpec("api", [api, str(api_port), integration_name, "--host", host], env, "/alive"),
+            ProcessSpec("worker", [worker, integration_name], env, "/alive"),
         ]
 
 
@@ -74,15 +79,18 @@ class RulesSettings(BaseModel):
 
 
 class RulesKind(Kind):
+    programs = ("report-api", "report-worker")
+
     def processes(self, integration_name, api_port, probe_port, host, settings):
+        api, worker = self.programs
         env = {"HUB_MAX_UPLOAD_BYTES": str(settings.get("max_upload_bytes", 8 * 2**30)),
                "HUB_ACCESS_TOKEN_MINUTES": str(settings.get("access_token_minutes", 15.0)),
                "HUB_SCHEDULER_POLL_SECONDS": str(settings.get("scheduler_poll_seconds", 1.0)),
                "HUB_API_WORKERS": str(settings.get("api_workers", 1)),
                "HUB_PROBE_PORT": str(probe_port), "HUB_HOST": host}
         return [
-            ProcessSpec("api", ["report-api", str(api_port), integration_name, "--host", host], env, "/alive"),
-            ProcessSpec("worker", ["report-worker", integration_name], env, "/alive"),
+            ProcessSpec("api", [api, str(api_port), integration_name, "--host", host], env, "/alive"),
+            ProcessSpec("worker", [worker, integration_name], env, "/alive"),
         ]
 
 

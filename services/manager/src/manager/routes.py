@@ -65,6 +65,8 @@ def manager_blueprint(manager: Manager, api: OpenAPI) -> Blueprint:
                    responses={201: CreatedIntegration, 400: ErrorBody, 409: ErrorBody},
                    summary="register an integration (started at once when active)", **tag)
     def create_integration(body: CreateIntegration):
+        if body.active:
+            manager.check_runnable(body.kind)
         view, token = registry.create(body.kind, body.name.strip(), body.settings, body.credentials, body.active,
                                       body.api_port)
         log.info("integration created", extra={"integration": view.id})

@@ -94,7 +94,17 @@ class Manager:
                                           view.settings)
 
     # --- commands -----------------------------------------------------------------------------------
+    def check_runnable(self, kind: str) -> None:
+        """409 `cannot_run_here` unless this manager can start the processes of `kind` (checked before an
+        integration is marked active, so a refusal changes nothing)."""
+        if missing := self.supervisor.backend.missing(KINDS[kind].programs):
+            raise RegistryError(409, "cannot_run_here",
+                                f"this manager cannot start {kind} instances: {', '.join(missing)} is not installed "
+                                "beside it (in containers, run the instance as its own Deployment or service, and "
+                                "keep it inactive here; deploy/README.md)")
+
     def start(self, integration_id: str, roles: tuple[str, ...] | None = None) -> dict:
+        self.check_runnable(self.registry.get(integration_id).kind)
         self.supervisor.run(integration_id, self._specs(integration_id), self.environment(integration_id), roles)
         return self.supervisor.status(integration_id)
 
@@ -107,6 +117,7 @@ class Manager:
         return self.start(integration_id, roles)
 
     def activate(self, integration_id: str) -> dict:
+        self.check_runnable(self.registry.get(integration_id).kind)
         self.registry.set_active(integration_id, True)
         return self.start(integration_id)
 

@@ -43,10 +43,15 @@ class ProcessBackend(Protocol):
     def terminate(self, handle, timeout: float) -> None: ...
     def kill(self, handle) -> None: ...
     def clean_up_leftovers(self, root: Path, timeout: float) -> list[str]: ...
+    def missing(self, programs: tuple[str, ...]) -> list[str]: ...
 
 
 class LocalProcessBackend:
     """Child processes of the manager, each the leader of its own process group."""
+
+    def missing(self, programs):
+        """The console scripts not installed beside the manager (a manager image holds only itself)."""
+        return [program for program in programs if not (BIN / program).exists()]
 
     def spawn(self, spec, env, log_path, pid_path):
         log_path.parent.mkdir(parents=True, exist_ok=True)
