@@ -302,8 +302,7 @@ class Worker:
                 self._database("note", self.rt.tasks.note, task.id,
                                f"retry {attempt} in {delay:.1f}s: {exc.reason_code}: {exc.reason_text}")
                 if not self._wait(delay):
-                    self._database("release", self.rt.tasks.release, task.id, "worker stopping; will be redelivered")
-                    self._settle(delivery, requeue=True)
+                    self._hand_back(task, delivery, "worker stopping; will be redelivered")
                     return
                 continue
             except PermanentError as exc:
@@ -311,9 +310,8 @@ class Worker:
                 self._settle(delivery, ack=True)
                 return
             except TaskInterrupted:
-                self._database("release", self.rt.tasks.release, task.id, "interrupted by a stop; will be redelivered")
                 log.info("task interrupted by the stop; handing its message back")
-                self._settle(delivery, requeue=True)
+                self._hand_back(task, delivery, "interrupted by a stop; will be redelivered")
                 return
             except TaskCancelled:
                 self._database("finish", self.rt.tasks.finish, task.id, TaskStatus.CANCELLED, "cancelled",
@@ -348,6 +346,11 @@ class Worker:
             return self.rt.tasks.is_cancelled(task_id)
         except DATABASE_UNAVAILABLE:
             return False  # cannot tell now: carry on, the handler asks again
+
+    def _hand_back(self, task: TaskView, delivery: Delivery, detail: str) -> None:
+        """The worker is stopping mid-task: the task goes back to `placed`, its message to the queue."""
+        self._database("release", self.rt.tasks.release, task.id, detail)
+        self._settle(delivery, requeue=True)
 
     def _fail(self, task: TaskView, code: str, text: str) -> None:
         self._database("finish", self.rt.tasks.finish, task.id, TaskStatus.ERROR, code, text, forget_secret=True)

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from hub_runtime.db import normalize_url
 
 from .kinds import KINDS
-from .registry import Registry, RegistryError
+from .registry import IntegrationView, Registry, RegistryError
 from .settings import ManagerSettings
 from .supervisor import Supervisor
 
@@ -88,8 +88,7 @@ class Manager:
             env["AMQP_URL"] = self.settings.amqp_url.get_secret_value()
         return env
 
-    def _specs(self, integration_id: str):
-        view = self.registry.get(integration_id)
+    def _specs(self, view: IntegrationView):
         return KINDS[view.kind].processes(view.name, view.api_port, view.probe_port, self.settings.instance_host,
                                           view.settings)
 
@@ -104,8 +103,9 @@ class Manager:
                                 "keep it inactive here; deploy/README.md)")
 
     def start(self, integration_id: str, roles: tuple[str, ...] | None = None) -> dict:
-        self.check_runnable(self.registry.get(integration_id).kind)
-        self.supervisor.run(integration_id, self._specs(integration_id), self.environment(integration_id), roles)
+        view = self.registry.get(integration_id)
+        self.check_runnable(view.kind)
+        self.supervisor.run(integration_id, self._specs(view), self.environment(integration_id), roles)
         return self.supervisor.status(integration_id)
 
     def stop(self, integration_id: str, roles: tuple[str, ...] | None = None, kill: bool = False) -> list[str]:

@@ -192,13 +192,15 @@ def _ref(model: type[BaseModel], schemas: dict) -> dict:
 
 def _upload_body(op: Operation, schemas: dict) -> dict:
     """The request body of an operation that takes files (multipart) or, without files, its form as JSON."""
-    form = _schema(op.form, schemas) if op.form is not None else {"type": "object", "properties": {}}
+    content: dict = {}
+    form: dict = {"type": "object", "properties": {}}
+    if op.form is not None:
+        content["application/json"] = {"schema": _ref(op.form, schemas)}
+        form = schemas[op.form.__name__]
     parts = {name: {"type": "string", "contentMediaType": "application/octet-stream"} for name in op.files}
     multipart = {**form, "properties": {**form["properties"], **parts}}
     multipart.pop("title", None)
-    content = {"multipart/form-data": {"schema": multipart}}
-    if op.form is not None:
-        content["application/json"] = {"schema": _ref(op.form, schemas)}
+    content = {"multipart/form-data": {"schema": multipart}, **content}
     # a form with required fields needs a body; so does an upload without a form (its parts are alternatives)
     required = bool(form.get("required")) or op.form is None
     return {"required": required, "content": content}
