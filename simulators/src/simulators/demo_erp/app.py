@@ -20,14 +20,15 @@ log = logging.getLogger("demo_erp")
 _SHORT_MESSAGES = {404: "Page not found", 405: "Method not allowed"}
 
 
-def create_app(state_file: str | os.PathLike[str] | None = None, session_ttl: float = 1800) -> Flask:
+def create_app(state_file: str | os.PathLike[str] | None = None, session_ttl: float = 1800,
+               users: dict[str, str] | None = None) -> Flask:
     """The ERP app: JSON API, web UI and `/_sim` endpoints on one in-memory (or file-backed) store.
 
     The API and the web UI have separate session registries with the same lifetime."""
     app = Flask(__name__)
     app.json.sort_keys = False
     app.extensions[EXTENSION_KEY] = ErpContext(
-        store=Store(state_file), sessions=Sessions(ttl=session_ttl), faults=Faults(),
+        store=Store(state_file, users), sessions=Sessions(ttl=session_ttl), faults=Faults(),
         ui_sessions=Sessions(ttl=session_ttl),
     )
     app.register_blueprint(api)

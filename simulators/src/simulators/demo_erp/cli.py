@@ -22,7 +22,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="JSON file that keeps worksheets and lines across restarts")
     parser.add_argument("--session-ttl", type=_positive_int, default=1800, metavar="S",
                         help="session lifetime in seconds (default 1800)")
+    parser.add_argument("--user", action="append", default=[], type=_user, metavar="NAME:PASSWORD",
+                        help="another user who can log in (repeatable); admin:gygag is always there")
     return parser.parse_args(argv)
+
+
+def _user(text: str) -> tuple[str, str]:
+    name, colon, password = text.partition(":")
+    if not (name and colon and password):
+        raise argparse.ArgumentTypeError("must be NAME:PASSWORD")
+    return name, password
 
 
 def _positive_int(text: str) -> int:
@@ -41,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # our access log replaces werkzeug's
 
-    app = create_app(state_file=args.state_file, session_ttl=args.session_ttl)
+    app = create_app(state_file=args.state_file, session_ttl=args.session_ttl, users=dict(args.user))
     try:
         server = make_server(args.host, args.port, app, threaded=True)
     except OSError as exc:

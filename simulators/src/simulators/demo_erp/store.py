@@ -214,10 +214,11 @@ def _now_iso() -> str:
 class Store:
     """Users, catalogue, worksheets and lines, plus simulator counters; optionally file-backed."""
 
-    def __init__(self, state_file: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, state_file: str | os.PathLike[str] | None = None, users: dict[str, str] | None = None) -> None:
         self._lock = threading.RLock()
         self._state_file = Path(state_file) if state_file else None
         self._users = {user.username: user for user in DEMO_USERS}
+        self._users.update({name: User(name, password) for name, password in (users or {}).items()})
         self._products = {product.product_nr: product for product in DEMO_PRODUCTS}
         self._worksheets = demo_worksheets()
         self._next_line_id = 1
