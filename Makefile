@@ -4,15 +4,16 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PACKAGES := shared services/erp-api services/erp-worker services/report-api services/manager simulators
+TEST_PACKAGES := tests/echo-kind  # a kind that exists only in the tests, installed like any plugin
 BENCHES := $(filter-out loadgen baseline_%,$(patsubst bench/%.py,%,$(wildcard bench/[a-z]*.py)))
 
 .PHONY: install run test lint bench lock clean
 
-$(STAMP): requirements.lock $(addsuffix /pyproject.toml,$(PACKAGES))
+$(STAMP): requirements.lock $(addsuffix /pyproject.toml,$(PACKAGES) $(TEST_PACKAGES))
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements.lock
-	$(BIN)/pip install -q --no-deps $(addprefix -e ,$(PACKAGES))
+	$(BIN)/pip install -q --no-deps $(addprefix -e ,$(PACKAGES) $(TEST_PACKAGES))
 	touch $@
 
 install: $(STAMP)

@@ -168,6 +168,7 @@ Place an order (this run's token for the workshop's API):
        -H 'Content-Type: application/json' \\
        -d '{{"workshop":"Bennys Auto","worksheet":"558","product_nr":"10","product_amount":"5",
             "uniqueid":"demo-1","username":"admin","password":"gygag"}}'
+  (without username and password, the workshop's ERP login stored in the manager is used)
 Follow it:
   curl -s 'http://127.0.0.1:{api}/get_order_status?uniqueid=demo-1' -H 'Authorization: Bearer {token}'
 
@@ -183,6 +184,7 @@ Make a report from the demo files (scripts/demo-data/):
 
 Operate it:
   export HUB_MANAGER_TOKEN={mtoken}
+  {bin}/hubctl kinds           # the installed kinds, their settings and credentials
   {bin}/hubctl list            # or: curl -H 'Authorization: Bearer {mtoken}' http://127.0.0.1:{manager}/integrations
   {bin}/hubctl stop erp-bennys-auto --worker ; {bin}/hubctl start erp-bennys-auto --worker
   {bin}/hubctl logs erp-bennys-auto --worker

@@ -26,6 +26,7 @@ from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
 from hub_runtime.config import RuntimeSettings
+from hub_runtime.kinds import Kind, installed_kinds, plugin_names
 from hub_runtime.runtime import slugify
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -133,20 +134,30 @@ def _is_environ(node: ast.expr) -> bool:
         isinstance(node, ast.Attribute) and node.attr == "environ")
 
 
+def kinds_of(script: str) -> list[Kind]:
+    """The installed kinds whose API or worker this console script is."""
+    return [kind for kind in installed_kinds().values() if script in kind.programs]
+
+
 @cache
 def env_names(script: str) -> frozenset[str]:
-    """Every variable a console script's process reads: its settings' fields (aliases and prefix applied)
-    and the names its packages read from the environment directly."""
+    """Every variable a console script's process reads: its settings' fields (aliases and prefix applied),
+    its kind's settings (`Kind.env_name`) and the names its packages read from the environment directly."""
     names = {n for cls in settings_classes(script) for f in cls.model_fields for n in field_env_names(cls, f)}
+    names |= {kind.env_name(f) for kind in kinds_of(script) for f in kind.settings.model_fields}
     for path in closure(package_of_script(script)):
         names |= environ_reads(ROOT / path / "src")
     return frozenset(names)
 
 
 def required_env(script: str) -> list[set[str]]:
-    """For each required setting, the names that can provide it."""
-    return [field_env_names(cls, f) for cls in settings_classes(script)
-            for f, info in cls.model_fields.items() if info.is_required()]
+    """For each required setting, the names that can provide it: the worker's kind settings too (the
+    worker reads them, the API need not)."""
+    required = [field_env_names(cls, f) for cls in settings_classes(script)
+                for f, info in cls.model_fields.items() if info.is_required()]
+    required += [{kind.env_name(f)} for kind in kinds_of(script) if script == kind.worker
+                 for f, info in kind.settings.model_fields.items() if info.is_required()]
+    return required
 
 
 class _Parsed(Exception):
@@ -547,11 +558,11 @@ def test_declared_ports_are_the_listening_port(process):
 
 @pytest.mark.parametrize("process", [p for p in PROCESSES if "HUB_ERP_ADAPTER" in p.env], ids=repr)
 def test_erp_adapter_is_registered_and_its_browser_fits(process):
-    from erp_worker.registry import ADAPTERS
+    from erp_worker.kind import ADAPTERS_GROUP
     from erp_worker.settings import ErpWorkerSettings
 
-    adapter = process.env["HUB_ERP_ADAPTER"]
-    assert adapter in ADAPTERS, f"{process}: {adapter!r} is not one of {sorted(ADAPTERS)}"
+    adapter, installed = process.env["HUB_ERP_ADAPTER"], plugin_names(ADAPTERS_GROUP)
+    assert adapter in installed, f"{process}: {adapter!r} is not one of {installed}"
     if adapter.startswith("selenium") and process.in_k8s:
         browser_mb = int(process.env.get("HUB_BROWSER_MAX_MB") or ErpWorkerSettings.model_fields["browser_max_mb"]
                          .default)

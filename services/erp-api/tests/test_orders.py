@@ -3,7 +3,9 @@
 import json
 
 import pytest
+from pydantic import Secret
 
+from erp_api.app import create_app
 from hub_runtime.models import OutboxMessage, Task
 
 
@@ -202,3 +204,31 @@ def test_the_database_away_is_a_503_to_retry_then_the_same_order_goes_through(fr
             assert again.status_code == 200 and again.json["status"] == "placed", again.json
         finally:
             app.config["RUNTIME"].close()
+
+
+def test_an_order_without_login_is_refused_while_the_workshop_has_none_stored(client, order):
+    del order["username"], order["password"]
+    answer = client.post("/create", json=order)
+    assert answer.status_code == 400 and answer.json["error"]["code"] == "credentials_missing"
+    assert set(answer.json["error"]["fields"]) == {"username", "password"}
+
+
+def test_half_a_login_is_a_400_naming_the_missing_half(client, order):
+    del order["password"]
+    answer = client.post("/create", json=order)
+    assert answer.status_code == 400 and "password is missing" in answer.json["error"]["fields"]["body"]
+    assert "admin" not in answer.text
+
+
+def test_an_order_without_login_is_stored_without_secret_when_the_workshop_has_one(settings, api_token, order):
+    stored = settings.model_copy(update={"credentials": Secret({"username": "stored", "password": "s3cret"})})
+    app = create_app(stored, "Bennys Auto")
+    try:
+        client = app.test_client()
+        del order["username"], order["password"]
+        answer = client.post("/create", json=order, headers={"Authorization": f"Bearer {api_token}"})
+        assert answer.status_code == 200, answer.json
+        task = app.config["RUNTIME"].tasks.find(order["uniqueid"])
+        assert task.status == "placed" and app.config["RUNTIME"].tasks.secret_of(task.id) == {}
+    finally:
+        app.config["RUNTIME"].close()

@@ -4,8 +4,10 @@ instance, and credentials never leak."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import sqlite3
 import sys
 import time
 import uuid
@@ -47,18 +49,22 @@ def serving(manager, integration_id):
     return h["state"] == "running" and h["api_alive"] and h["worker_state"] == "running"
 
 
-def processes_running(argv_tail: list[str]) -> list[int]:
-    """Pids of our venv's console script with these arguments, e.g. ["erp-worker", "Bennys Auto 1a2b3c"]."""
+def pids_where(matches) -> list[int]:
+    """Pids of the processes whose argv `matches(argv)`."""
     found = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
-            parts = [p.decode() for p in cmdline.read_bytes().split(b"\0") if p]
+            argv = [p.decode() for p in cmdline.read_bytes().split(b"\0") if p]
         except OSError:
             continue
-        tail = parts[-len(argv_tail):]
-        if len(tail) == len(argv_tail) and [tail[0], *tail[1:]] == [str(BIN / argv_tail[0]), *argv_tail[1:]]:
+        if matches(argv):
             found.append(int(cmdline.parent.name))
     return found
+
+
+def processes_running(argv_tail: list[str]) -> list[int]:
+    """Pids of our venv's console script with these arguments, e.g. ["erp-worker", "Bennys Auto 1a2b3c"]."""
+    return pids_where(lambda argv: argv[-len(argv_tail):] == [str(BIN / argv_tail[0]), *argv_tail[1:]])
 
 
 def test_activating_starts_the_api_and_worker_which_take_orders(manager, demo_erp):
@@ -94,7 +100,10 @@ def test_kill_9_of_a_worker_is_noticed_and_it_is_restarted(manager, demo_erp):
 
 def test_a_crash_looping_integration_ends_failed_while_others_keep_serving(manager, demo_erp):
     good = create(manager, f"Good Garage {RUN}", demo_erp, active=True)["id"]
-    bad = create(manager, f"Bad Garage {RUN}", demo_erp, active=True, adapter="selenium-nonexistent")["id"]
+    answer = manager.call("POST", "/integrations", json={  # the test kind's worker exits at start when told to
+        "kind": "echo", "name": f"Bad Echo {RUN}", "active": True, "settings": {"crash_at_start": True}})
+    assert answer.status_code == 201, answer.text
+    bad = answer.json()["id"]
     wait_until(lambda: health(manager, bad)["state"] == "failed", 40, lambda: health(manager, bad))
     h = health(manager, bad)
     assert h["processes"]["worker"]["state"] == "failed" and h["processes"]["api"]["state"] == "running"
@@ -104,8 +113,26 @@ def test_a_crash_looping_integration_ends_failed_while_others_keep_serving(manag
     listing = manager.call("GET", "/integrations").json()["integrations"]
     assert {i["id"]: i["state"] for i in listing} == {good: "running", bad: "failed"}
     # fixed configuration: the operator starts it again
-    assert manager.call("PATCH", f"/integrations/{bad}", json={"settings": {"adapter": "http"}}).status_code == 200
+    fixed = manager.call("PATCH", f"/integrations/{bad}", json={"settings": {"crash_at_start": False}})
+    assert fixed.status_code == 200
     wait_until(lambda: serving(manager, bad), 30, lambda: health(manager, bad))
+
+
+def test_stored_settings_that_no_longer_fit_the_kind_are_refused_before_anything_starts(manager, demo_erp, tmp_path):
+    iid = create(manager, f"Stale Garage {RUN}", demo_erp)["id"]
+    # its ERP adapter was uninstalled since it was configured (the manager refuses that name when it is given)
+    with sqlite3.connect(tmp_path / "var" / "manager.db") as db:
+        settings = json.loads(db.execute("SELECT settings FROM integrations WHERE id = ?", (iid,)).fetchone()[0])
+        db.execute("UPDATE integrations SET settings = ? WHERE id = ?",
+                   (json.dumps({**settings, "adapter": "selenium-uninstalled"}), iid))
+    answer = manager.call("PUT", f"/integrations/{iid}/activate")
+    assert answer.status_code == 409 and answer.json()["error"]["code"] == "stored_settings_invalid"
+    assert "not an installed ERP adapter" in answer.json()["error"]["fields"]["settings.adapter"]
+    detail = manager.call("GET", f"/integrations/{iid}").json()
+    assert detail["active"] is False and detail["health"]["state"] == "stopped"
+    assert manager.call("PATCH", f"/integrations/{iid}", json={"settings": {"adapter": "http"}}).status_code == 200
+    assert manager.call("PUT", f"/integrations/{iid}/activate").status_code == 200
+    wait_until(lambda: serving(manager, iid), 30, lambda: health(manager, iid))
 
 
 def test_a_manager_restart_starts_active_integrations_again_without_duplicates(make_manager, demo_erp):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 
-from manager.kinds import ProcessSpec
+from hub_runtime.kinds import ProcessSpec
 from manager.supervisor import Supervisor
 
 

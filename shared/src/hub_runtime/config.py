@@ -1,4 +1,7 @@
-"""Settings from environment variables (and an optional `.env` file), validated once at start.
+"""Settings from environment variables (and an optional `.env` file), validated once at start. Secrets
+(the API token, the encryption keys, the integration's credentials) may come instead from the file that
+`HUB_SECRETS_FILE` names, which the manager writes for each instance (mode 0600), so that they are not in
+the process's environment.
 
 Every service builds its settings class on `RuntimeSettings`; `load_settings` turns a validation error
 into one readable message naming each bad variable, and exits.
@@ -6,20 +9,48 @@ into one readable message naming each bad variable, and exits.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TypeVar
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, Secret, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from .secrets import parse_keys
+from .secrets import parse_keys, read_secrets_file
 
 S = TypeVar("S", bound="RuntimeSettings")
 
 
+class ConfigError(ValueError):
+    """A configuration problem found outside a field's validation (e.g. an unreadable secrets file)."""
+
+
+class _SecretsFile(PydanticBaseSettingsSource):
+    """The values of the file `HUB_SECRETS_FILE` names (see `secrets.write_secrets_file`); the
+    environment wins over it."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str):
+        return None, field_name, False  # everything is read at once in __call__
+
+    def __call__(self) -> dict:
+        path = os.environ.get("HUB_SECRETS_FILE")
+        if not path:
+            return {}
+        try:
+            return read_secrets_file(Path(path))
+        except ValueError as exc:
+            raise ConfigError(f"HUB_SECRETS_FILE: {exc}") from None
+
+
 class RuntimeSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HUB_", env_file=".env", extra="ignore")
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                   file_secret_settings):
+        return init_settings, env_settings, dotenv_settings, _SecretsFile(settings_cls), file_secret_settings
 
     database_url: str = Field(
         "sqlite:///var/hub.db", validation_alias=AliasChoices("DATABASE_URL", "HUB_DATABASE_URL"),
@@ -35,6 +66,8 @@ class RuntimeSettings(BaseSettings):
     secret_keys: SecretStr | None = Field(
         None, description="comma-separated keys (32 bytes, base64url); the first encrypts, all decrypt (rotation)"
     )
+    credentials: Secret[dict] | None = Field(
+        None, description="the integration's stored credentials (from HUB_SECRETS_FILE; the kind's model)")
     db_pool_size: int = Field(3, ge=1, le=100, description="PostgreSQL connections a process keeps open")
     db_max_overflow: int = Field(10, ge=0, le=200, description="extra connections opened under load, then closed")
     log_level: str = "INFO"
@@ -108,6 +141,9 @@ def load_settings(settings_cls: type[S] = RuntimeSettings, **overrides) -> S:
     """Build settings or exit with a message naming every missing or invalid variable."""
     try:
         return settings_cls(**overrides)
+    except ConfigError as exc:
+        print(f"invalid configuration for {settings_cls.__name__}:\n  {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     except ValidationError as exc:
         lines = [f"invalid configuration for {settings_cls.__name__}:"]
         for err in exc.errors():

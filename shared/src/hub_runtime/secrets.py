@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import json
@@ -52,6 +53,58 @@ def parse_keys(setting: str) -> list[bytes]:
     return keys
 
 
+def key_setting(setting: str | None, data_dir: Path) -> str:
+    """`HUB_SECRET_KEYS`, or else a key generated once into `<data_dir>/secret.key` (mode 0600) so the
+    one-machine default works without set-up."""
+    if setting:
+        return setting
+    path = data_dir / "secret.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError), os.fdopen(
+                os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fh:
+            fh.write(Fernet.generate_key())
+    return path.read_text().strip()
+
+
+SECRETS_FILE_KEYS = ("api_token", "secret_keys", "credentials")
+
+
+def write_secrets_file(path: Path, values: dict) -> None:
+    """Write an instance's secrets (its API token, the encryption keys, the integration's credentials) for
+    it to read at start (`HUB_SECRETS_FILE`): mode 0600 from the first byte, replaced atomically, so no
+    other user ever reads them and the instance never reads half a file. Secrets in a file instead of the
+    environment: `ps e` and /proc/<pid>/environ show a process's environment."""
+    if unknown := set(values) - set(SECRETS_FILE_KEYS):
+        raise ValueError(f"not secrets-file keys: {', '.join(sorted(unknown))}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    with contextlib.suppress(FileNotFoundError):
+        partial.unlink()
+    with os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fh:
+        fh.write(fastjson.dumps_bytes(values))
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(partial, path)
+
+
+def read_secrets_file(path: Path) -> dict:
+    """What `write_secrets_file` wrote; ValueError (naming the problem, never a value) if the file is
+    missing, readable by other users, or not an object of the known keys."""
+    try:
+        mode = path.stat().st_mode
+        data = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise ValueError(f"{path} does not exist") from None
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path} cannot be read as JSON ({type(exc).__name__})") from None
+    if os.name == "posix" and mode & 0o077:
+        raise ValueError(f"{path} is readable by other users (mode {mode & 0o777:o}); chmod 600 it")
+    if not isinstance(data, dict) or set(data) - set(SECRETS_FILE_KEYS):
+        raise ValueError(f"{path} must hold an object with the keys {', '.join(SECRETS_FILE_KEYS)} only")
+    return data
+
+
 class SecretBox:
     def __init__(self, keys: list[bytes]):
         if not keys:
@@ -68,17 +121,7 @@ class SecretBox:
 
     @classmethod
     def from_setting(cls, setting: str | None, data_dir: Path) -> SecretBox:
-        """Keys from `HUB_SECRET_KEYS`, or else a key generated once into `<data_dir>/secret.key` (mode
-        0600) so the one-machine default works without set-up."""
-        if setting:
-            return cls(parse_keys(setting))
-        path = data_dir / "secret.key"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(Fernet.generate_key())
-        return cls([path.read_bytes().strip()])
+        return cls(parse_keys(key_setting(setting, data_dir)))
 
     def encrypt(self, values: dict) -> str:
         header = f"{_VERSION}.{self._key_id}."

@@ -3,32 +3,19 @@ workshop`, with a production server)."""
 
 from __future__ import annotations
 
-import argparse
-
-from hub_runtime.config import RuntimeSettings, load_settings
-from hub_runtime.jsonlog import setup_logging
-from hub_runtime.web.serve import default_workers, instance_parser, serve_instance
+from hub_runtime.config import RuntimeSettings
+from hub_runtime.entrypoints import run_api
 
 
-def parse_args(argv=None) -> argparse.Namespace:
-    parser = instance_parser("erp-api", __doc__, 'the workshop this instance serves, e.g. "Bennys Auto"')
-    return parser.parse_args(argv)
+def create_app(settings: RuntimeSettings, workshop: str):
+    from .app import create_app  # in the gunicorn worker, after the fork
+
+    return create_app(settings, workshop)
 
 
 def main(argv=None) -> None:
-    args = parse_args(argv)
-    settings = load_settings(RuntimeSettings)  # fail here, with a clear message, before forking
-    if args.workers is None:
-        args.workers = default_workers()
-    setup_logging(settings.log_level, settings.log_format, service="erp-api", workshop=args.name)
-
-    def factory():
-        from .app import create_app
-
-        setup_logging(settings.log_level, settings.log_format, service="erp-api", workshop=args.name)
-        return create_app(settings, args.name)
-
-    serve_instance("erp-api", args.name, args, settings.data_dir, factory)
+    run_api("erp-api", __doc__, 'the workshop this instance serves, e.g. "Bennys Auto"', RuntimeSettings,
+            create_app, argv)
 
 
 if __name__ == "__main__":

@@ -23,12 +23,16 @@ def orders_blueprint(runtime: Runtime, api: OpenAPI) -> Blueprint:
     artifacts = ArtifactStore(runtime.settings.artifact_dir)
     received = TASKS_RECEIVED.labels(instance.id, ORDER_KIND)  # looked up once, not per request
     duplicates = TASKS_DUPLICATE.labels(instance.id)
+    stored_login = runtime.settings.credentials is not None
 
     @api.operation(bp, "/create", "POST", body=CreateOrder, tag="orders",
                    responses={200: OrderAccepted, 400: ErrorBody, 409: ErrorBody},
                    summary="queue an order line for the workshop's ERP (idempotent on uniqueid)")
     def create(body: CreateOrder):
         bind(uniqueid=body.uniqueid)  # on every log line of this request, the access line too
+        if body.username is None and not stored_login:
+            raise ApiError(400, "credentials_missing", "the order carries no ERP login and the workshop has none "
+                           "stored in the manager", {"username": "is required", "password": "is required"})
         try:
             submitted = place_order(runtime.tasks, instance, body)
         except WrongWorkshop:

@@ -14,6 +14,7 @@ from pydantic import (
     SecretStr,
     StringConstraints,
     WithJsonSchema,
+    model_validator,
 )
 
 
@@ -65,15 +66,27 @@ class CreateOrder(BaseModel):
     product_amount: Annotated[str, BeforeValidator(_decimal_text), WithJsonSchema(AMOUNT_SCHEMA)] = Field(
         description="quantity, e.g. 5 or \"4.5\": positive, at most 100000, at most 3 decimals")
     uniqueid: UniqueId = Field(description="idempotency key; written into the order line's reference")
-    username: Text = Field(description="ERP user (stored encrypted, never shown)")
-    password: Annotated[SecretStr, AfterValidator(lambda s: SecretStr(_utf8(s.get_secret_value())))] = Field(
-        min_length=1, max_length=500, description="ERP password (stored encrypted)")
+    username: Text | None = Field(None, description="ERP user (stored encrypted, never shown); with `password`, "
+                                  "or neither: then the workshop's login stored in the manager is used")
+    password: Annotated[SecretStr, AfterValidator(lambda s: SecretStr(_utf8(s.get_secret_value())))] | None = Field(
+        None, min_length=1, max_length=500, description="ERP password (stored encrypted)")
+
+    @model_validator(mode="after")
+    def _login_complete(self):
+        if (self.username is None) != (self.password is None):
+            missing = "password" if self.password is None else "username"
+            raise ValueError(f"username and password come together (or neither, for the workshop's stored "
+                             f"login): {missing} is missing")
+        return self
 
     def public(self) -> dict:
         return {"workshop": self.workshop, "worksheet": self.worksheet, "product_nr": self.product_nr,
                 "product_amount": self.product_amount, "uniqueid": self.uniqueid}
 
-    def credentials(self) -> dict:
+    def credentials(self) -> dict | None:
+        """The order's own ERP login, or None: the worker then uses the workshop's stored one."""
+        if self.username is None or self.password is None:
+            return None
         return {"username": self.username, "password": self.password.get_secret_value()}
 
 

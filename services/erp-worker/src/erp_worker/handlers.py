@@ -11,15 +11,18 @@ from .adapters.base import WORKSHEET_CLOSED, Credentials, ErpAdapter
 log = logging.getLogger("erp_worker")
 
 
-def create_order_line(adapter: ErpAdapter, job: Job, *, always_look: bool = False) -> dict:
+def create_order_line(adapter: ErpAdapter, job: Job, *, always_look: bool = False, stored_login=None) -> dict:
     """Log in, open the worksheet, and add the line unless a line with this uniqueid already exists
     (a redelivered message, or an earlier attempt whose answer was lost). On any failure, what the
     adapter saw is saved as the task's artifacts.
 
+    The order's own ERP login wins; an order without one uses `stored_login`, the workshop's login stored
+    in the manager (`kind.ErpCredentials`, handed to the worker in its secrets file).
+
     The first attempt of a task skips the look-up (see `line_may_exist`) unless `always_look`
     (HUB_ERP_ALWAYS_LOOK_UP, e.g. while another system may still be writing lines with these uniqueids)."""
     try:
-        return _create_order_line(adapter, job, always_look or line_may_exist(job))
+        return _create_order_line(adapter, job, login(job, stored_login), always_look or line_may_exist(job))
     except Exception:
         save_evidence(adapter, job)
         raise
@@ -59,11 +62,17 @@ def save_evidence(adapter: ErpAdapter, job: Job) -> None:
         log.warning("could not save the failure evidence", exc_info=True)
 
 
-def _create_order_line(adapter: ErpAdapter, job: Job, look: bool) -> dict:
+def login(job: Job, stored_login) -> Credentials:
+    if job.secret:
+        return Credentials(job.secret["username"], job.secret["password"])
+    if stored_login is not None:
+        return Credentials(stored_login.username, stored_login.password)
+    raise PermanentError("credentials_missing", "the order carries no ERP login and the workshop has none stored")
+
+
+def _create_order_line(adapter: ErpAdapter, job: Job, credentials: Credentials, look: bool) -> dict:
     order = job.task.payload
-    if not job.secret:
-        raise PermanentError("credentials_missing", "the order carries no ERP credentials")
-    adapter.login(Credentials(job.secret["username"], job.secret["password"]))
+    adapter.login(credentials)
     if not look:
         worksheet, line = adapter.add_new_line(order["worksheet"], order["product_nr"], order["product_amount"],
                                                order["uniqueid"])

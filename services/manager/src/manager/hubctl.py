@@ -1,5 +1,6 @@
 """`hubctl`: the operator's command line over the manager's control API (/integrations).
 
+    hubctl kinds                         the installed kinds, their settings and credentials (--json: schemas)
     hubctl list                          every integration with its health, as a table (--json: raw)
     hubctl health                        one line per integration; exit code 1 if an active one is not running
     hubctl show ID                       configuration (no secrets), health and recent history
@@ -162,6 +163,23 @@ def cmd_list(client: Client, args) -> int:
     return OK
 
 
+def cmd_kinds(client: Client, args) -> int:
+    kinds = client.get("/kinds")["kinds"]
+    if args.json:
+        emit_json(kinds)
+        return OK
+    for kind in kinds:
+        print(f"{kind['name']}: {kind['description']}" + ("" if kind["runnable"] else " (cannot run here)"))
+        schema = kind["settings_schema"]
+        for name, field in schema.get("properties", {}).items():
+            required = name in schema.get("required", ())
+            default = "required" if required else f"default {json.dumps(field.get('default'))}"
+            print(f"  --setting {name}=...  {default}; {field.get('description', '')}".rstrip("; "))
+        for name in (kind["credentials_schema"] or {}).get("properties", {}):
+            print(f"  --credential {name}")
+    return OK
+
+
 def cmd_health(client: Client, args) -> int:
     integrations = client.get("/integrations")["integrations"]
     width = max((len(h["id"]) for h in integrations), default=0)
@@ -314,6 +332,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(func=func, role=None)
         return sub
 
+    sub = command("kinds", cmd_kinds, "the installed kinds with their settings and credentials", with_id=False)
+    sub.add_argument("--json", action="store_true", help="print the API's answer (with the JSON schemas)")
     sub = command("list", cmd_list, "every integration with its health, as a table", with_id=False)
     sub.add_argument("--json", action="store_true", help="print the API's answer as JSON")
     command("health", cmd_health, "one line per integration; exit code 1 if an active one is not running",
@@ -327,7 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--kind", required=True, help="the integration kind, e.g. erp")
     sub.add_argument("--name", required=True, help='what it serves, e.g. "Bennys Auto" (the id derives from it)')
     sub.add_argument("--setting", action="append", default=[], metavar="KEY=VALUE",
-                     help="a kind setting, repeatable (erp: adapter=http, base_url=http://...)")
+                     help="a kind setting, repeatable (erp: adapter=http, base_url=http://...; see `hubctl kinds`)")
     sub.add_argument("--credential", action="append", default=[], metavar="KEY[=VALUE]",
                      help="a credential, repeatable (erp: username, password); without =VALUE it is asked for")
     sub.add_argument("--active", action="store_true", help="start it at once (default: registered inactive)")

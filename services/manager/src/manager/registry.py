@@ -13,11 +13,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub_runtime.db import transaction
+from hub_runtime.kinds import Kind, installed_kinds
 from hub_runtime.models import utcnow
 from hub_runtime.runtime import slugify
 from hub_runtime.secrets import SecretBox
 
-from .kinds import KINDS, Kind
 from .models import Integration, IntegrationEvent
 
 
@@ -70,6 +70,16 @@ class Registry:
             row = self._row(session, integration_id)
             return self.box.decrypt(row.credentials) if row.credentials else None
 
+    def runnable_settings(self, view: IntegrationView) -> dict:
+        """The stored settings, checked again against the installed kind (an ERP adapter may have been
+        uninstalled, or a new required setting added, since they were saved): 409 naming each field."""
+        try:
+            return _validated(self.kind(view.kind).settings, view.settings, "settings")
+        except RegistryError as exc:
+            raise RegistryError(409, "stored_settings_invalid", f"{view.id} cannot start: its stored settings do "
+                                f"not fit the installed {view.kind} kind; change them (PATCH). {exc.message}",
+                                exc.fields) from None
+
     def events(self, integration_id: str, limit: int = 200) -> list[tuple[str, str | None, datetime]]:
         with self.sessions() as session:
             self._row(session, integration_id)
@@ -81,7 +91,7 @@ class Registry:
     def create(self, kind: str, name: str, settings: dict, credentials: dict | None, active: bool,
                api_port: int | None = None) -> tuple[IntegrationView, str]:
         """Returns the new integration and its API token (the only time the token is shown)."""
-        spec = self._kind(kind)
+        spec = self.kind(kind)
         settings = _validated(spec.settings, settings, "settings")
         creds = self._credentials(spec, credentials)
         try:
@@ -114,7 +124,7 @@ class Registry:
     def update(self, integration_id: str, settings: dict | None, credentials: dict | None) -> IntegrationView:
         with transaction(self.sessions) as session:
             row = self._row(session, integration_id)
-            spec = self._kind(row.kind)
+            spec = self.kind(row.kind)
             changed = []
             if settings is not None:
                 row.settings = _validated(spec.settings, {**row.settings, **settings}, "settings")
@@ -172,11 +182,13 @@ class Registry:
         return row
 
     @staticmethod
-    def _kind(kind: str) -> Kind:
-        if kind not in KINDS:
+    def kind(kind: str) -> Kind:
+        """The installed kind of this name; 400 naming the installed ones."""
+        kinds = installed_kinds()
+        if kind not in kinds:
             raise RegistryError(400, "invalid_request", f"unknown kind {kind!r}",
-                                {"kind": f"one of {', '.join(sorted(KINDS))}"})
-        return KINDS[kind]
+                                {"kind": f"one of the installed kinds: {', '.join(sorted(kinds))}"})
+        return kinds[kind]
 
     def _credentials(self, spec: Kind, credentials: dict | None) -> str | None:
         if credentials is None:

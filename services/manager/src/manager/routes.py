@@ -12,6 +12,7 @@ from flask import Blueprint, Response, current_app, jsonify
 
 from hub_runtime.db import UNAVAILABLE as DATABASE_UNAVAILABLE
 from hub_runtime.db import ping as db_ping
+from hub_runtime.kinds import installed_kinds
 from hub_runtime.metrics import exposition
 from hub_runtime.tasks import iso
 from hub_runtime.web.errors import error_body
@@ -24,6 +25,7 @@ from .schemas import (
     CreateIntegration,
     IntegrationDetail,
     IntegrationList,
+    KindList,
     LogsQuery,
     ManagerAlive,
     TokenAnswer,
@@ -55,6 +57,14 @@ def manager_blueprint(manager: Manager, api: OpenAPI) -> Blueprint:
     @bp.errorhandler(RegistryError)
     def _registry_error(exc: RegistryError):
         return jsonify(error_body(exc.code, exc.message, exc.fields)), exc.status
+
+    @api.operation(bp, "/kinds", "GET", responses={200: KindList},
+                   summary="the integration kinds installed beside this manager, with the JSON schemas of their "
+                           "settings and credentials (for the GUI's forms)", **tag)
+    def list_kinds():
+        kinds = installed_kinds()
+        return jsonify(kinds=[{**kinds[name].describe(), "runnable": not manager.supervisor.backend.missing(
+            kinds[name].programs)} for name in sorted(kinds)])
 
     @api.operation(bp, "/integrations", "GET", responses={200: IntegrationList},
                    summary="every integration with its health (gathered concurrently)", **tag)

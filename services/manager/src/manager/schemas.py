@@ -10,10 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field
 class CreateIntegration(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: str = Field(description="erp (a workshop ERP) or rules (a report-api instance with the CSV rules engine)")
+    kind: str = Field(description="one of the installed kinds (GET /kinds): erp, rules, ...")
     name: str = Field(min_length=1, max_length=200, description="the workshop or data source")
-    settings: dict = Field(default_factory=dict, description="kind-specific, e.g. erp: adapter, base_url")
-    credentials: dict | None = Field(None, description="kind-specific; stored encrypted, never returned")
+    settings: dict = Field(default_factory=dict, description="the kind's settings_schema (GET /kinds)")
+    credentials: dict | None = Field(None, description="the kind's credentials_schema; stored encrypted, never "
+                                                       "returned, handed only to the instance")
     active: bool = False
     api_port: int | None = Field(None, ge=1024, le=65535, description="default: the next free port")
 
@@ -23,6 +24,20 @@ class UpdateIntegration(BaseModel):
 
     settings: dict | None = None
     credentials: dict | None = None
+
+
+class KindInfo(BaseModel):
+    name: str
+    description: str
+    programs: list[str] = Field(description="the console scripts of its API and worker")
+    runnable: bool = Field(description="whether those are installed beside this manager, so it can start instances")
+    settings_schema: dict = Field(description="JSON schema of the integration's settings")
+    credentials_schema: dict | None = Field(description="JSON schema of its credentials; null: it takes none")
+    environment: dict[str, str] = Field(description="the environment variable each setting becomes")
+
+
+class KindList(BaseModel):
+    kinds: list[KindInfo]
 
 
 class LogsQuery(BaseModel):

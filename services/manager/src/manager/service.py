@@ -14,8 +14,9 @@ import requests.adapters
 from sqlalchemy import Engine
 
 from hub_runtime.db import normalize_url
+from hub_runtime.kinds import installed_kinds
+from hub_runtime.secrets import key_setting, write_secrets_file
 
-from .kinds import KINDS
 from .registry import IntegrationView, Registry, RegistryError
 from .settings import ManagerSettings
 from .supervisor import Supervisor
@@ -69,15 +70,24 @@ class Manager:
 
     # --- instance configuration ---------------------------------------------------------------------
     def environment(self, integration_id: str) -> dict[str, str]:
-        """The environment of an instance: its own token, data folder and (for SQLite) database; the
-        manager's broker and PostgreSQL database otherwise."""
+        """The environment of an instance: its data folder and (for SQLite) database; the manager's broker
+        and PostgreSQL database otherwise. Its secrets (API token, the manager's encryption keys, the
+        integration's credentials) go into `<data folder>/secrets.json`, mode 0600, written anew at every
+        start; the environment only names that file."""
         data_dir = (self.settings.instances_dir / integration_id).resolve()
+        secrets_file = data_dir / "secrets.json"
+        credentials = self.registry.credentials(integration_id)
+        write_secrets_file(secrets_file, {
+            "api_token": self.registry.token(integration_id),
+            "secret_keys": self.instance_keys(data_dir),
+            **({"credentials": credentials} if credentials is not None else {}),
+        })
         database = self.settings.database_url
         if not normalize_url(database).startswith("postgresql"):
             database = f"sqlite:///{data_dir / 'hub.db'}"
         env = {
             **{k: os.environ[k] for k in ("PATH", "HOME", "LANG", "TZ") if k in os.environ},
-            "HUB_API_TOKEN": self.registry.token(integration_id),
+            "HUB_SECRETS_FILE": str(secrets_file),
             "DATABASE_URL": database,
             "HUB_DATA_DIR": str(data_dir),
             "HUB_QUEUE_PREFIX": self.settings.queue_prefix,
@@ -88,15 +98,25 @@ class Manager:
             env["AMQP_URL"] = self.settings.amqp_url.get_secret_value()
         return env
 
+    def instance_keys(self, data_dir) -> str:
+        """The keys an instance encrypts its tasks' secrets with: the manager's, so that `manager
+        --rotate-secrets` and HUB_SECRET_KEYS cover every instance. A key the instance made for itself
+        before (`secret.key` in its folder) is kept last, to decrypt what it encrypted then."""
+        keys = key_setting(self.settings.secret_keys.get_secret_value() if self.settings.secret_keys else None,
+                           self.settings.data_dir)
+        own = data_dir / "secret.key"
+        return f"{keys},{own.read_text().strip()}" if own.exists() else keys
+
     def _specs(self, view: IntegrationView):
-        return KINDS[view.kind].processes(view.name, view.api_port, view.probe_port, self.settings.instance_host,
-                                          view.settings)
+        return installed_kinds()[view.kind].processes(view.name, view.api_port, view.probe_port,
+                                                      self.settings.instance_host,
+                                                      self.registry.runnable_settings(view))
 
     # --- commands -----------------------------------------------------------------------------------
     def check_runnable(self, kind: str) -> None:
         """409 `cannot_run_here` unless this manager can start the processes of `kind` (checked before an
         integration is marked active, so a refusal changes nothing)."""
-        if missing := self.supervisor.backend.missing(KINDS[kind].programs):
+        if missing := self.supervisor.backend.missing(self.registry.kind(kind).programs):
             raise RegistryError(409, "cannot_run_here",
                                 f"this manager cannot start {kind} instances: {', '.join(missing)} is not installed "
                                 "beside it (in containers, run the instance as its own Deployment or service, and "
@@ -117,7 +137,9 @@ class Manager:
         return self.start(integration_id, roles)
 
     def activate(self, integration_id: str) -> dict:
-        self.check_runnable(self.registry.get(integration_id).kind)
+        view = self.registry.get(integration_id)
+        self.check_runnable(view.kind)
+        self._specs(view)  # stored settings that no longer fit the kind: refused before anything changes
         self.registry.set_active(integration_id, True)
         return self.start(integration_id)
 
@@ -133,6 +155,7 @@ class Manager:
     def delete(self, integration_id: str) -> None:
         self.registry.get(integration_id)
         self.supervisor.forget(integration_id)
+        (self.settings.instances_dir / integration_id / "secrets.json").unlink(missing_ok=True)
         self.registry.delete(integration_id)
 
     def boot(self) -> list[str]:

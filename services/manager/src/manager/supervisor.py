@@ -28,7 +28,7 @@ from typing import Protocol
 
 from prometheus_client import Counter
 
-from .kinds import ProcessSpec
+from hub_runtime.kinds import ProcessSpec
 
 log = logging.getLogger("manager.supervisor")
 

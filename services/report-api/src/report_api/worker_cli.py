@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 
-from hub_runtime.config import load_settings
-from hub_runtime.jsonlog import setup_logging
-from hub_runtime.worker import Worker
+from hub_runtime.entrypoints import WorkerPlan, run_worker
 
 from .generation import make_handler
 from .schedules import SchedulerThread
@@ -17,25 +14,24 @@ from .settings import ReportSettings
 log = logging.getLogger("report_api.worker")
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="report-worker", description=__doc__)
-    parser.add_argument("name", help="the report instance whose queue to consume")
-    args = parser.parse_args(argv)
-    settings = load_settings(ReportSettings)
-    setup_logging(settings.log_level, settings.log_format, service="report-worker", instance=args.name)
-    service = ReportService(settings, args.name, role="worker")
-    runtime = service.runtime
+def plan(settings: ReportSettings, name: str) -> WorkerPlan:
+    service = ReportService(settings, name, role="worker")
     if left := service.storage.remove_leftovers(partial_reports=True):  # no report is being written yet
         log.info("deleted %d files left by a stopped worker or upload (partial reports, staging)", left)
-    worker = Worker(runtime, make_handler(service.reports, service.storage))  # its relay publishes the outbox
-    scheduler = SchedulerThread(service.schedules, settings.scheduler_poll_seconds, on_fired=worker.relay.notify,
-                                retention_days=settings.report_retention_days)
-    worker.install_signal_handlers()
-    scheduler.start()
-    try:
-        worker.run()
-    finally:
-        scheduler.stop()
+    scheduler = None
+
+    def start_scheduler(worker) -> None:
+        nonlocal scheduler  # its fired reports wake the worker's outbox relay
+        scheduler = SchedulerThread(service.schedules, settings.scheduler_poll_seconds, on_fired=worker.relay.notify,
+                                    retention_days=settings.report_retention_days)
+        scheduler.start()
+
+    return WorkerPlan(runtime=service.runtime, handler=make_handler(service.reports, service.storage),
+                      on_start=start_scheduler, on_stop=[lambda: scheduler and scheduler.stop()])
+
+
+def main(argv=None) -> None:
+    run_worker("report-worker", __doc__, "the report instance whose queue to consume", ReportSettings, plan, argv)
 
 
 if __name__ == "__main__":

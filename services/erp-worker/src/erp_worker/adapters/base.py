@@ -1,5 +1,5 @@
-"""The ERP adapter interface. A new ERP system is one module implementing `ErpAdapter`, plus a line in
-`erp_worker.registry`.
+"""The ERP adapter interface. A new ERP system is one module implementing `ErpAdapter` with a `make`
+factory, plus its line under `[project.entry-points."hub.erp_adapters"]` (see `erp_worker.registry`).
 
 Adapters raise `hub_runtime.worker.PermanentError` for what retrying cannot fix (with one of the stable
 reason codes below) and `TransientError` for what it may (timeouts, 5xx, 429, a lost browser). They keep a

@@ -116,3 +116,8 @@ def _error_message(response: requests.Response) -> str:
         return response.json()["error"]["message"]
     except (ValueError, KeyError, TypeError):
         return response.text[:200]
+
+
+def make(erp, settings) -> DemoHttpAdapter:
+    """The `http` entry point of hub.erp_adapters: the demo ERP's HTTP API."""
+    return DemoHttpAdapter(erp.base_url, timeout=erp.timeout_seconds)

@@ -2,8 +2,8 @@
 web-automation adapter. One page object per page; `DemoWebAdapter` strings them together.
 
 To add an ERP system: copy this module, rewrite the page objects for that ERP's pages (its URLs, ids and
-messages), map its messages to the reason codes in `adapters/base.py`, and register the adapter in
-`erp_worker/registry.py`.
+messages), map its messages to the reason codes in `adapters/base.py`, give it a `make` factory like this
+module's, and add its line under `[project.entry-points."hub.erp_adapters"]` in pyproject.toml.
 """
 
 from __future__ import annotations
@@ -224,3 +224,12 @@ class DemoWebAdapter(ErpAdapter):
         except BROWSER_ERRORS as exc:
             self._logged_in_driver = None
             raise TransientError(BROWSER_FAILED, f"{type(exc).__name__}: {exc}"[:300]) from None
+
+
+def make(erp, settings) -> DemoWebAdapter:
+    """The `selenium-demo` entry point of hub.erp_adapters: the demo ERP's web pages, in headless Chromium."""
+    browser = BrowserSession(max_orders=settings.browser_max_orders, max_age=settings.browser_max_minutes * 60,
+                             max_rss_bytes=settings.browser_max_mb * 2**20,
+                             idle_close=settings.browser_idle_close_seconds,
+                             page_load_timeout=erp.timeout_seconds * 3)
+    return DemoWebAdapter(erp.base_url, browser, timeout=erp.timeout_seconds)
