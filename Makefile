@@ -9,10 +9,10 @@ BENCHES := $(filter-out loadgen baseline_%,$(patsubst bench/%.py,%,$(wildcard be
 
 .PHONY: install run test lint bench lock clean
 
-$(STAMP): requirements.lock $(addsuffix /pyproject.toml,$(PACKAGES) $(TEST_PACKAGES))
+$(STAMP): requirements.lock requirements-dev.lock $(addsuffix /pyproject.toml,$(PACKAGES) $(TEST_PACKAGES))
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/pip install -q -r requirements.lock
+	$(BIN)/pip install -q -r requirements-dev.lock
 	$(BIN)/pip install -q --no-deps $(addprefix -e ,$(PACKAGES) $(TEST_PACKAGES))
 	touch $@
 
@@ -31,8 +31,8 @@ lint: install
 bench: install  ## every benchmark, or one: make bench B=erp_intake
 	@for b in $(if $(B),$(B),$(BENCHES)); do echo "== $$b"; $(BIN)/python bench/$$b.py || exit 1; done
 
-lock:  ## re-pin requirements.lock from the packages' declared dependencies
-	$(BIN)/pip freeze --exclude-editable > requirements.lock
+lock:  ## re-pin requirements.lock (run time, what images install) and requirements-dev.lock (+ test tools)
+	$(PYTHON) scripts/lock.py $(if $(UPGRADE),--upgrade)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
