@@ -15,6 +15,7 @@ from hub_runtime.broker.rabbitmq import RabbitMQBroker
 from hub_runtime.models import OutboxMessage, Task, TaskEvent
 from hub_runtime.outbox import OutboxRelay
 from hub_runtime.tasks import IdempotencyConflict
+from hub_runtime.testing.services import delete_queues
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -192,10 +193,9 @@ def rabbit(amqp_url, runtime):
         return broker
 
     yield make
-    cleanup = make()
-    for queue in (runtime.queue, runtime.queue + ".dlq", runtime.queue + "-missing", runtime.queue + "-missing.dlq"):
+    for queue in (runtime.queue, runtime.queue + "-missing"):
         with suppress(Exception):  # best effort
-            cleanup._with_retry("delete", lambda q=queue: cleanup._ensure_connection().channel().queue_delete(q))
+            delete_queues(amqp_url, [queue])
     for broker in brokers:
         broker.close()
 
