@@ -142,6 +142,21 @@ def test_fifo(broker: Broker, queue: str) -> None:
     assert received == [f"m{n}" for n in range(5)]
 
 
+def test_publish_batch_stores_every_message_in_order(broker: Broker, queue: str) -> None:
+    broker.publish(queue, b"single", message_id="s0")
+    batch = [(f"b{n}".encode(), f"b{n}") for n in range(5)]
+    assert broker.publish_batch(queue, batch) == ([0, 1, 2, 3, 4], None)
+    assert broker.publish_batch(queue, []) == ([], None)
+    received = []
+    for _ in range(6):
+        delivery = broker.get(queue, timeout=5)
+        assert delivery is not None and not delivery.redelivered and delivery.headers == {}
+        received.append((delivery.message_id, delivery.body))
+        broker.ack(delivery)
+    assert received == [("s0", b"single")] + [(f"b{n}", f"b{n}".encode()) for n in range(5)]
+    assert broker.depth(queue) == 0
+
+
 def test_unacked_message_comes_back(backend: Backend, broker: Broker, queue: str) -> None:
     consumer = backend.make(lease_seconds=0.5)
     broker.publish(queue, b"work", message_id="w1")
@@ -408,6 +423,8 @@ def test_cut_beyond_reconnect_timeout(rabbit_url: str, rabbit_queue: str, proxy:
         with pytest.raises(BrokerUnavailable):
             broker.publish(rabbit_queue, b"lost")
         assert 0.9 <= time.monotonic() - started < 4.0
+        confirmed, error = broker.publish_batch(rabbit_queue, [(b"lost", "l1")])  # said, not raised
+        assert confirmed == [] and isinstance(error, BrokerUnavailable)
         proxy.restore()
         assert broker.ping() is True
         broker.publish(rabbit_queue, b"kept")

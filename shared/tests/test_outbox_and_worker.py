@@ -7,7 +7,7 @@ import time
 import pytest
 from sqlalchemy import delete
 
-from hub_runtime.broker.base import BrokerUnavailable
+from hub_runtime.broker.base import Broker, BrokerUnavailable
 from hub_runtime.models import OutboxMessage
 from hub_runtime.outbox import _READ, OutboxRelay
 from hub_runtime.worker import PermanentError, TaskCancelled, TaskInterrupted, TransientError, Worker
@@ -63,6 +63,8 @@ class FailingBroker:
             raise BrokerUnavailable("down")
         self.left -= 1
         self.real.publish(queue, body, message_id=message_id)
+
+    publish_batch = Broker.publish_batch  # the port's default: one by one, stopping at the first failure
 
 
 def test_relay_keeps_unpublished_rows_when_the_broker_fails(runtime):

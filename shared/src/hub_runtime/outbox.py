@@ -7,9 +7,10 @@ calls `pg_notify`, and the relay, LISTENing on a connection of its own, wakes at
 can wake another process, so the relay looks every `outbox_sqlite_poll_seconds`. In both cases it also looks
 every `poll_seconds` whatever happens, so a lost notification delays a message but never loses it.
 
-The relay publishes a batch of rows and waits for the broker's confirms once per batch (when the broker
-offers `publish_batch`, as RabbitMQ does), then deletes exactly the confirmed rows. If the broker is down
-the rows wait and the relay retries with backoff, so an accepted task is never lost.
+The relay publishes a batch of rows with `Broker.publish_batch` (RabbitMQ waits for the broker's confirms
+once per batch; the SQLite queue writes the batch in one transaction), then deletes exactly the confirmed
+rows. If the broker is down the rows wait and the relay retries with backoff, so an accepted task is never
+lost.
 
 On PostgreSQL the relay claims its batch with `SELECT ... FOR UPDATE SKIP LOCKED` and deletes it in the
 same transaction, so several relays (worker replicas, or instances sharing one database) share the rows
@@ -113,7 +114,6 @@ class OutboxRelay:
         """Publish rows grouped by queue, oldest first; returns the ids confirmed and the error that
         stopped the rest."""
         done: list[int] = []
-        batch_publish = getattr(self.broker, "publish_batch", None)
         by_queue: dict[str, list] = {}
         for row in rows:
             by_queue.setdefault(row.queue, []).append(row)
@@ -122,12 +122,8 @@ class OutboxRelay:
                 if queue not in self._declared:
                     self.broker.declare(queue)
                     self._declared.add(queue)
-                if batch_publish is None:
-                    for row in queued:
-                        self.broker.publish(queue, row.body.encode(), message_id=row.message_id)
-                        done.append(row.id)
-                    continue
-                confirmed, error = batch_publish(queue, [(row.body.encode(), row.message_id) for row in queued])
+                confirmed, error = self.broker.publish_batch(queue, [(row.body.encode(), row.message_id)
+                                                                     for row in queued])
                 done.extend(queued[i].id for i in confirmed)
                 if error is not None:
                     return done, error

@@ -8,7 +8,8 @@ Semantics every adapter keeps:
 
 - `declare(queue)` creates the durable queue and its dead-letter queue `<queue>.dlq`; idempotent.
 - `publish` stores the message durably before it returns (publisher confirm / committed insert), or raises
-  `BrokerUnavailable`.
+  `BrokerUnavailable`. `publish_batch` does the same for several messages at once and says which were
+  stored (the outbox relay's way: RabbitMQ waits for the confirms once per batch).
 - `get` hands out at most one unacknowledged message per consumer (prefetch 1). A message that is neither
   acked nor rejected (the consumer crashed, its connection dropped, its lease ran out) comes back to the
   queue with `redelivered=True`. After `delivery_limit` deliveries it goes to the dead-letter queue.
@@ -91,6 +92,21 @@ class Broker(ABC):
     @abstractmethod
     def publish(self, queue: str, body: bytes, message_id: str | None = None,
                 headers: dict[str, Any] | None = None) -> None: ...
+
+    def publish_batch(self, queue: str, messages: list[tuple[bytes, str | None]]
+                      ) -> tuple[list[int], BrokerError | None]:
+        """Publish `(body, message_id)` messages to `queue`, in order. Returns the indexes of the messages
+        stored durably, in order, and the error that stopped the rest (not raised), if any. This default
+        publishes one message at a time and stops at the first failure; adapters with a cheaper way
+        override it."""
+        stored: list[int] = []
+        for index, (body, message_id) in enumerate(messages):
+            try:
+                self.publish(queue, body, message_id=message_id)
+            except BrokerError as exc:
+                return stored, exc
+            stored.append(index)
+        return stored, None
 
     @abstractmethod
     def get(self, queue: str, timeout: float) -> Delivery | None: ...

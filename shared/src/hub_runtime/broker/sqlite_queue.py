@@ -25,7 +25,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from hub_runtime.broker.base import DLQ_SUFFIX, Broker, BrokerUnavailable, Delivery, DeliveryLost, HandlerThread
+from hub_runtime.broker.base import (
+    DLQ_SUFFIX,
+    Broker,
+    BrokerError,
+    BrokerUnavailable,
+    Delivery,
+    DeliveryLost,
+    HandlerThread,
+)
 
 T = TypeVar("T")
 
@@ -130,6 +138,19 @@ class SQLiteQueueBroker(Broker):
             self._conn().execute(
                 "INSERT INTO messages (queue, body, message_id, headers, enqueued_at) VALUES (?, ?, ?, ?, ?)",
                 (queue, bytes(body), message_id, json.dumps(headers or {}), time.time()))
+
+    def publish_batch(self, queue: str, messages: list[tuple[bytes, str | None]]
+                      ) -> tuple[list[int], BrokerError | None]:
+        """The whole batch in one transaction (one sync to disk): every message is stored, or none."""
+        now = time.time()
+        try:
+            with self._guard(f"publish to {queue}"), self._transaction() as conn:
+                conn.executemany(
+                    "INSERT INTO messages (queue, body, message_id, headers, enqueued_at) VALUES (?, ?, ?, '{}', ?)",
+                    [(queue, bytes(body), message_id, now) for body, message_id in messages])
+        except BrokerError as exc:
+            return [], exc
+        return list(range(len(messages))), None
 
     def get(self, queue: str, timeout: float) -> Delivery | None:
         deadline = time.monotonic() + timeout
