@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import text
 
 from hub_runtime.broker.rabbitmq import RabbitMQBroker
+from hub_runtime.errors import IdempotencyConflict
 from hub_runtime.models import OutboxMessage, Task, TaskEvent
 from hub_runtime.outbox import OutboxRelay
-from hub_runtime.tasks import IdempotencyConflict
 from hub_runtime.testing.services import delete_queues
 
 pytestmark = pytest.mark.timeout(60)

@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy import delete
 
 from hub_runtime.broker.base import Broker, BrokerUnavailable
+from hub_runtime.errors import PermanentError, TaskCancelled, TaskInterrupted, TransientError
 from hub_runtime.models import OutboxMessage
 from hub_runtime.outbox import _READ, OutboxRelay
-from hub_runtime.worker import PermanentError, TaskCancelled, TaskInterrupted, TransientError, Worker
+from hub_runtime.worker import Worker
 
 
 def relay_of(runtime):

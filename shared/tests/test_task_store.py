@@ -4,8 +4,8 @@ import threading
 
 import pytest
 
+from hub_runtime.errors import IdempotencyConflict
 from hub_runtime.models import OutboxMessage, TaskEvent
-from hub_runtime.tasks import IdempotencyConflict
 
 
 def test_submit_is_idempotent_and_conflicts_on_another_body(runtime):

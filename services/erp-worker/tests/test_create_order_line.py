@@ -5,7 +5,8 @@ import requests
 
 from erp_worker.adapters.demo_http import DemoHttpAdapter
 from erp_worker.handlers import create_order_line
-from hub_runtime.worker import Job, PermanentError, TransientError
+from hub_runtime.errors import PermanentError, TransientError
+from hub_runtime.worker import Job
 
 
 def test_adds_one_line_with_the_uniqueid_as_reference(demo_erp, make_job, erp_lines):

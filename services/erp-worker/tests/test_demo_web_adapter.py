@@ -8,7 +8,8 @@ import requests
 from erp_worker.adapters.demo_web import DemoWebAdapter
 from erp_worker.handlers import create_order_line
 from hub_runtime.artifacts import ArtifactStore
-from hub_runtime.worker import Job, PermanentError, TransientError
+from hub_runtime.errors import PermanentError, TransientError
+from hub_runtime.worker import Job
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import pytest
 
 from erp_worker.adapters.base import Credentials, ErpAdapter, OrderLine, Worksheet
 from erp_worker.handlers import create_order_line, line_may_exist
-from hub_runtime.worker import PermanentError
+from hub_runtime.errors import PermanentError
 
 
 class RecordingErp(ErpAdapter):

@@ -40,6 +40,7 @@ from .control import PAUSED, RUNNING
 from .db import UNAVAILABLE as DATABASE_UNAVAILABLE
 from .db import brief
 from .db import ping as db_ping
+from .errors import PermanentError, TaskCancelled, TaskInterrupted, TransientError
 from .jsonlog import log_context
 from .metrics import TASK_LATENCY, TASK_RETRIES, TASKS_CREATED, TASKS_FAILED, WORKER_UP
 from .models import TaskStatus, utcnow
@@ -49,28 +50,6 @@ from .runtime import Runtime
 from .tasks import TaskView
 
 log = logging.getLogger("hub.worker")
-
-
-class PermanentError(Exception):
-    """Retrying cannot help (bad credentials, unknown worksheet...): the task ends in `error`."""
-
-    def __init__(self, reason_code: str, reason_text: str):
-        super().__init__(f"{reason_code}: {reason_text}")
-        self.reason_code = reason_code
-        self.reason_text = reason_text
-
-
-class TransientError(PermanentError):
-    """Worth retrying (timeouts, 5xx, 429, a lost session)."""
-
-
-class TaskCancelled(Exception):
-    """Raised by a handler that stopped because `Job.cancel_requested()` said its task was cancelled."""
-
-
-class TaskInterrupted(Exception):
-    """Raised by a handler that stopped half-way because `Job.stop_requested()` said the worker is stopping;
-    the task is put back and redelivered."""
 
 
 def _never() -> bool:

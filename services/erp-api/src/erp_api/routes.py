@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, send_file
 
 from hub_runtime.artifacts import ArtifactStore
+from hub_runtime.errors import IdempotencyConflict
 from hub_runtime.jsonlog import bind
 from hub_runtime.metrics import TASKS_DUPLICATE, TASKS_RECEIVED
 from hub_runtime.runtime import Runtime
-from hub_runtime.tasks import IdempotencyConflict
 from hub_runtime.web.app_factory import note_request
 from hub_runtime.web.errors import ApiError
 from hub_runtime.web.openapi import ErrorBody, OpenAPI

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from hub_runtime.worker import Job, PermanentError
+from hub_runtime.errors import PermanentError
+from hub_runtime.worker import Job
 
 from .adapters.base import WORKSHEET_CLOSED, Credentials, ErpAdapter
 

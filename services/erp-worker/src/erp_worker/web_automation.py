@@ -10,7 +10,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 
-from hub_runtime.worker import PermanentError, TransientError
+from hub_runtime.errors import PermanentError, TransientError
 
 from .adapters.base import ERP_UNAVAILABLE
 

@@ -6,7 +6,8 @@ import logging
 import threading
 import time
 
-from hub_runtime.worker import Job, PermanentError, TaskCancelled, TaskInterrupted, TransientError
+from hub_runtime.errors import PermanentError, TaskCancelled, TaskInterrupted, TransientError
+from hub_runtime.worker import Job
 
 from .engine import GenerationCancelled, InputError, RulesError, generate
 from .reports import Reports, load_rules

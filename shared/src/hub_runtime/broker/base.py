@@ -30,6 +30,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from ..errors import HubError
+
 T = TypeVar("T")
 
 DLQ_SUFFIX = ".dlq"
@@ -58,7 +60,7 @@ class HandlerThread:
             pool.shutdown(wait=False)
 
 
-class BrokerError(Exception):
+class BrokerError(HubError):
     """Base class of broker failures."""
 
 

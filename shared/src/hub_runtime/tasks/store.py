@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..db import transaction
+from ..errors import IdempotencyConflict
 from ..ids import uuid4_hex
 from ..models import OutboxMessage, Task, TaskEvent, TaskStatus, utcnow
 from ..secrets import SecretBox
@@ -19,10 +20,6 @@ from .views import Started, Submitted, TaskView
 from .writer import StoreWriter
 
 log = logging.getLogger("hub.tasks")
-
-
-class IdempotencyConflict(Exception):
-    """The key is already used by a task with a different body."""
 
 
 class TaskStore:

@@ -89,7 +89,7 @@ def queued(task: TaskView) -> dict:
 
 def control_blueprint(runtime: Runtime, api: OpenAPI, cancel_running: bool = False) -> Blueprint:
     """The process contract's routes. `cancel_running`: `/clear_queue` also cancels the tasks being
-    processed (their handlers stop, see `hub_runtime.worker.TaskCancelled`); for work that can stop
+    processed (their handlers stop, see `hub_runtime.errors.TaskCancelled`); for work that can stop
     half-way, such as reports, not for an ERP order whose line may already be written."""
     bp = Blueprint("control", __name__)
     probe = {"auth": "none", "tag": "process contract"}

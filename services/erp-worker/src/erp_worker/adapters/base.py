@@ -1,7 +1,7 @@
 """The ERP adapter interface. A new ERP system is one module implementing `ErpAdapter` with a `make`
 factory, plus its line under `[project.entry-points."hub.erp_adapters"]` (see `erp_worker.registry`).
 
-Adapters raise `hub_runtime.worker.PermanentError` for what retrying cannot fix (with one of the stable
+Adapters raise `hub_runtime.errors.PermanentError` for what retrying cannot fix (with one of the stable
 reason codes below) and `TransientError` for what it may (timeouts, 5xx, 429, a lost browser). They keep a
 logged-in session between orders and log in again only when the ERP says it has expired.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-from hub_runtime.worker import PermanentError
+from hub_runtime.errors import PermanentError
 
 # Stable reason codes shown in the order status.
 LOGIN_FAILED = "erp_login_failed"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from hub_runtime.worker import PermanentError, TransientError
+from hub_runtime.errors import PermanentError, TransientError
 
 from .base import (
     ERP_PROTOCOL,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import quote
 
-from hub_runtime.worker import PermanentError, TransientError
+from hub_runtime.errors import PermanentError, TransientError
 
 from ..browser import BROWSER_ERRORS, BrowserSession
 from ..web_automation import BROWSER_FAILED, Page, SessionExpired
