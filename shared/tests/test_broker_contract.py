@@ -1,4 +1,5 @@
-"""The broker port's contract, run against both adapters (`backend` is parametrized: sqlite, rabbitmq).
+"""The broker port's contract, run against both adapters and the in-memory fake of fast tests (`backend`
+is parametrized: sqlite, rabbitmq, memory).
 
 RabbitMQ comes from `AMQP_URL` (default the local guest account); when it is unreachable its tests skip,
 or fail with `REQUIRE_RABBITMQ=1`. Every queue is named `test-<run>-...` and deleted afterwards.
@@ -23,6 +24,7 @@ import pytest
 from hub_runtime.broker.base import Broker, BrokerUnavailable, DeliveryLost
 from hub_runtime.broker.rabbitmq import RabbitMQBroker
 from hub_runtime.broker.sqlite_queue import SQLiteQueueBroker
+from hub_runtime.testing.fakes import InMemoryBroker, InMemoryQueues
 from hub_runtime.testing.services import RABBITMQ_URL, delete_queues, free_port, need
 from hub_runtime.testing.tcp_proxy import TcpProxy
 
@@ -35,9 +37,9 @@ T = TypeVar("T")
 class Backend:
     """Makes brokers of one kind on one store, and names queues; `cleanup` closes and deletes them."""
 
-    def __init__(self, kind: str, target: str) -> None:
+    def __init__(self, kind: str, target: Any) -> None:
         self.kind = kind
-        self.target = target  # the SQLite file or the AMQP URL
+        self.target = target  # the SQLite file, the AMQP URL, or the InMemoryQueues
         self.brokers: list[Broker] = []
         self.queues: list[str] = []
 
@@ -45,6 +47,8 @@ class Backend:
         if self.kind == "sqlite":
             options.pop("heartbeat", None)
             broker: Broker = SQLiteQueueBroker(self.target, **options)
+        elif self.kind == "memory":
+            broker = InMemoryBroker(self.target, delivery_limit=options.get("delivery_limit", 5))
         else:
             options.pop("lease_seconds", None)
             options.setdefault("reconnect_timeout", 5.0)
@@ -70,10 +74,12 @@ def rabbit_url() -> str:
     return RABBITMQ_URL
 
 
-@pytest.fixture(params=["sqlite", "rabbitmq"])
+@pytest.fixture(params=["sqlite", "rabbitmq", "memory"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     if request.param == "sqlite":
-        target = str(tmp_path / "not-yet-there" / "queue.db")  # the adapter creates the folder
+        target: Any = str(tmp_path / "not-yet-there" / "queue.db")  # the adapter creates the folder
+    elif request.param == "memory":
+        target = InMemoryQueues()
     else:
         target = request.getfixturevalue("rabbit_url")
     backend = Backend(request.param, target)
@@ -162,7 +168,7 @@ def test_unacked_message_comes_back(backend: Backend, broker: Broker, queue: str
     broker.publish(queue, b"work", message_id="w1")
     first = consumer.get(queue, timeout=5)
     assert first is not None and not first.redelivered
-    if backend.kind == "rabbitmq":
+    if backend.kind != "sqlite":
         consumer.close()  # the consumer's connection goes away without an ack
     else:
         assert broker.get(queue, timeout=0.2) is None  # leased, so nobody else gets it...
@@ -248,7 +254,8 @@ def test_run_with_keepalive_returns_and_raises(broker: Broker) -> None:
 
 def test_long_handler_keeps_its_message(backend: Backend, broker: Broker, queue: str) -> None:
     # RabbitMQ: 6 s with heartbeat 2 s would drop an unserved connection. SQLite: 1.5 s with a 0.5 s lease.
-    hold = 6.0 if backend.kind == "rabbitmq" else 1.5
+    # In memory nothing runs out.
+    hold = {"rabbitmq": 6.0, "sqlite": 1.5, "memory": 0.1}[backend.kind]
     consumer = backend.make(heartbeat=2, lease_seconds=0.5)
     other = backend.make()
     broker.publish(queue, b"slow", message_id="s1")
@@ -311,6 +318,8 @@ def _consume_until_empty(kind: str, target: str, queue: str, start_at: float) ->
 
 
 def test_competing_processes_take_each_message_once(backend: Backend, broker: Broker, queue: str) -> None:
+    if backend.kind == "memory":
+        pytest.skip("in-memory queues live in one process")
     expected = [f"c{n}" for n in range(30)]
     for message_id in expected:
         broker.publish(queue, b"job", message_id=message_id)
