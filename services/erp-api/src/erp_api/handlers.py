@@ -24,7 +24,7 @@ def _slug(instance: Instance) -> str:
 
 def place_order(tasks: TaskStore, instance: Instance, order: CreateOrder) -> Submitted:
     """Store the order (idempotent on uniqueid) with its outbox message. Raises `WrongWorkshop` or
-    `hub_runtime.tasks.IdempotencyConflict`."""
+    `hub_runtime.errors.IdempotencyConflict`."""
     try:
         same = slugify(order.workshop) == _slug(instance)
     except ValueError:  # no letters or digits at all
