@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 
+from report_api.sources.rules.uploads import Uploads
 from report_api.storage import STAGED_MAX_AGE
 
 
@@ -84,8 +85,9 @@ def test_file_names_cannot_escape_the_storage_folder(app, user, sample):
     answer = user.upload("/api/upload-files/", {"input": ("../../etc/passwd.csv", sample.input)})
     assert answer.json["uploads"][0]["name"] == "passwd.csv"
     storage = app.config["STORAGE"]
-    recorded = storage.list(user.tokens["user"]["id"])[0]
-    assert storage.path_of(recorded).resolve().is_relative_to(storage.root.resolve())
+    uploads = Uploads(storage, app.config["SERVICE"].runtime.sessions)
+    recorded = uploads.list(user.tokens["user"]["id"])[0]
+    assert uploads.path_of(recorded).resolve().is_relative_to(storage.root.resolve())
 
 
 def test_users_see_only_their_own_uploads(user, other_user, sample):

@@ -1,6 +1,7 @@
-"""report-api's own tables. A report's lifecycle (placed → processing → created | error) lives in the
-runtime's `tasks` table; `report_jobs` adds what is report-specific (owner, inputs, progress, output).
-Users, and so everything they own, belong to one instance (`instance` = the runtime instance id)."""
+"""report-api's own tables. A report's lifecycle (placed → processing → created | error | cancelled) lives
+in the runtime's `tasks` table; `report_jobs` adds what is report-specific (owner, source and parameters,
+progress, output). Users, and so everything they own, belong to one instance (`instance` = the runtime
+instance id). Uploads are the rules source's inputs; its jobs name them in their parameters."""
 
 from __future__ import annotations
 
@@ -94,10 +95,9 @@ class ReportJob(Base):
 
     task_id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the task's key: the public task_id
     user_id: Mapped[str] = mapped_column(ForeignKey("report_users.id", ondelete="CASCADE"))
-    input_id: Mapped[str] = mapped_column(ForeignKey("report_uploads.id"))
-    reference_id: Mapped[str | None] = mapped_column(ForeignKey("report_uploads.id"), default=None)
-    rules_id: Mapped[str] = mapped_column(ForeignKey("report_uploads.id"))
-    fmt: Mapped[str] = mapped_column(String(10), default="csv")
+    source: Mapped[str] = mapped_column(String(40))  # the report source's name (its entry point)
+    params: Mapped[dict] = mapped_column(JSON)  # what was asked for, as the source's params model dumps it
+    fmt: Mapped[str] = mapped_column(String(10), default="csv")  # the report file's format (its extension)
     schedule_id: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     rows_done: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -120,10 +120,8 @@ class Schedule(Base):
     user_id: Mapped[str] = mapped_column(ForeignKey("report_users.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     cron: Mapped[str] = mapped_column(String(120))
-    input_id: Mapped[str] = mapped_column(ForeignKey("report_uploads.id"))
-    reference_id: Mapped[str | None] = mapped_column(ForeignKey("report_uploads.id"), default=None)
-    rules_id: Mapped[str] = mapped_column(ForeignKey("report_uploads.id"))
-    fmt: Mapped[str] = mapped_column(String(10), default="csv")
+    source: Mapped[str] = mapped_column(String(40))
+    params: Mapped[dict] = mapped_column(JSON)  # each run's job gets these
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     next_run_at: Mapped[datetime] = mapped_column(DateTime)
     last_run_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)

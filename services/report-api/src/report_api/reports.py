@@ -1,89 +1,67 @@
-"""Report jobs: validating a request against its files, queueing it as a task, and reading it back.
+"""Report jobs: validating a request by its source, queueing it as a task, and reading it back.
 A job's public `task_id` is its task's key; its lifecycle is the task's status."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
+from pydantic import ValidationError
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
 
 from hub_runtime.db import transaction
 from hub_runtime.models import Task, TaskStatus, utcnow
 from hub_runtime.tasks import TaskStore, TaskView, iso
 
-from .engine import RulesError, RuleSet, parse_rules
-from .models import ReportJob, Upload
-from .storage import Storage
+from .models import ReportJob
+from .sources import ReportParams, ReportRequestError, ReportSource, SourceEnv
 
 REPORT_KIND = "report"
-FORMATS = ("csv", "xlsx")
-
-
-class ReportRequestError(Exception):
-    """The files cannot make a report together (unknown columns, missing join keys...)."""
-
-    def __init__(self, message: str, problems: list[dict] | None = None):
-        super().__init__(message)
-        self.message = message
-        self.problems = problems or []
-
-
-@dataclass(frozen=True)
-class Inputs:
-    input: Upload
-    reference: Upload | None
-    rules: Upload
-
-
-def load_rules(storage: Storage, rules: Upload) -> RuleSet:
-    return parse_rules(storage.path_of(rules).read_bytes(), rules.fmt)
-
-
-def check_fit(rules_path: Path, rules_fmt: str, input_columns: list[str],
-              reference_columns: list[str] | None) -> None:
-    """Raise `ReportRequestError` unless the rules can run on files with these columns."""
-    try:
-        rules = parse_rules(rules_path.read_bytes(), rules_fmt)
-    except RulesError as exc:  # checked at upload; only a rules file from an older version lands here
-        raise ReportRequestError(f"the rules file is not valid: {exc}", exc.problems) from None
-    problems = rules.check_headers(input_columns, reference_columns)
-    if problems:
-        listed = "; ".join(p["message"] for p in problems[:5])
-        raise ReportRequestError(f"the rules do not fit the files: {listed}", problems)
-
-
-def check_inputs(storage: Storage, inputs: Inputs) -> None:
-    check_fit(storage.path_of(inputs.rules), inputs.rules.fmt, inputs.input.columns or [],
-              inputs.reference.columns if inputs.reference else None)
 
 
 class Reports:
-    def __init__(self, sessions: sessionmaker[Session], tasks: TaskStore, storage: Storage):
-        self.sessions = sessions
+    def __init__(self, env: SourceEnv, tasks: TaskStore, sources: dict[str, ReportSource]):
+        self.env = env
+        self.sessions = env.sessions
+        self.storage = env.storage
         self.tasks = tasks
-        self.storage = storage
+        self.sources = sources
 
-    def request(self, user_id: str, inputs: Inputs, fmt: str = "csv", *, key: str | None = None,
+    def source(self, name: str) -> ReportSource:
+        if name not in self.sources:
+            raise ReportRequestError(f"this instance does not serve the report source {name!r} "
+                                     f"(it serves {', '.join(self.sources)})")
+        return self.sources[name]
+
+    def validated(self, user_id: str, source: str, params: ReportParams | dict) -> ReportParams:
+        """The parameters as the source's model, checked by the source (`ReportRequestError` otherwise)."""
+        served = self.source(source)
+        if not isinstance(params, served.params):
+            try:
+                params = served.parse(params if isinstance(params, dict) else params.model_dump(mode="json"))
+            except ValidationError as exc:
+                raise ReportRequestError(f"invalid {source} parameters: {exc}") from None
+        if served.check is not None:
+            served.check(user_id, params, self.env)
+        return params
+
+    def request(self, user_id: str, source: str, params: ReportParams | dict, *, key: str | None = None,
                 schedule_id: str | None = None) -> str:
-        """Queue a report; returns its task_id. With `key` (a schedule's tick) asking twice queues once."""
-        check_inputs(self.storage, inputs)
+        """Queue a report of `source`; returns its task_id. With `key` (a schedule's tick) asking twice
+        queues once."""
+        params = self.validated(user_id, source, params)
+        stored = params.model_dump(mode="json")
         task_id = key or uuid.uuid4().hex
-        job = ReportJob(task_id=task_id, user_id=user_id, input_id=inputs.input.id,
-                        reference_id=inputs.reference.id if inputs.reference else None, rules_id=inputs.rules.id,
-                        fmt=fmt, schedule_id=schedule_id, created_at=utcnow())
+        job = ReportJob(task_id=task_id, user_id=user_id, source=source, params=stored,
+                        fmt=params.output_format(), schedule_id=schedule_id, created_at=utcnow())
         try:
             with transaction(self.sessions) as session:
                 session.add(job)
         except IntegrityError:
             if key is None:
                 raise
-        payload = {"user_id": user_id, "input_id": job.input_id, "reference_id": job.reference_id,
-                   "rules_id": job.rules_id, "format": fmt, "schedule_id": schedule_id}
+        payload = {"user_id": user_id, "source": source, "params": stored, "schedule_id": schedule_id}
         try:
             self.tasks.submit(REPORT_KIND, task_id, payload)
         except Exception:
@@ -100,7 +78,7 @@ class Reports:
         return job if job is not None and (user_id is None or job.user_id == user_id) else None
 
     def latest_finished(self, user_id: str) -> ReportJob | None:
-        """The user's most recently finished report whose task is `created` (ready to download)."""
+        """The user's most recently finished report (its task `created`), ready to download."""
         with self.sessions() as session:
             return session.scalar(
                 select(ReportJob).join(Task, (Task.instance == self.tasks.instance) & (Task.key == ReportJob.task_id))
@@ -117,14 +95,14 @@ class Reports:
 
     def view(self, job: ReportJob) -> dict:
         """One report with its status history."""
-        return report_view(job, self.tasks.find(job.task_id, with_history=True))
+        return self.report_view(job, self.tasks.find(job.task_id, with_history=True))
 
     def views(self, jobs: list[ReportJob]) -> list[dict]:
         """Several reports without their histories, their tasks read in one query."""
         with self.sessions() as session:
             tasks = {task.key: TaskView.of(task) for task in session.scalars(select(Task).where(
                 Task.instance == self.tasks.instance, Task.key.in_([job.task_id for job in jobs])))}
-        return [report_view(job, tasks.get(job.task_id)) for job in jobs]
+        return [self.report_view(job, tasks.get(job.task_id)) for job in jobs]
 
     # --- the worker's side --------------------------------------------------------------------------------
     def started(self, task_id: str) -> None:
@@ -151,38 +129,44 @@ class Reports:
     def failed(self, task_id: str) -> None:
         self._update(task_id, finished_at=utcnow())
 
+    def stored_params(self, source: str, params: dict) -> ReportParams | None:
+        """A job's or schedule's parameters as its source's model; None if this instance does not serve the
+        source (or the source no longer takes them)."""
+        served = self.sources.get(source)
+        try:
+            return served.parse(params) if served else None
+        except ValidationError:
+            return None
+
+    def report_view(self, job: ReportJob, task: TaskView | None) -> dict:
+        status = task.status if task else "unknown"
+        result = (task.result or {}) if task else {}
+        ready = status == TaskStatus.CREATED and job.output_path is not None
+        return {
+            "task_id": job.task_id,
+            "source": job.source,
+            "state": status,
+            "progress": {"fraction": job.progress, "rows_done": job.rows_done},
+            "rows": result.get("rows"),
+            "error_rows": result.get("error_rows"),
+            "errors_by_column": result.get("errors_by_column"),
+            "reason_code": task.reason_code if task else None,
+            "reason_text": task.reason_text if task else None,
+            "format": job.fmt,
+            "params": job.params,
+            "schedule_id": job.schedule_id,
+            "inputs": params.uploads() if (params := self.stored_params(job.source, job.params)) else {},
+            "created_at": iso(job.created_at),
+            "started_at": iso(job.started_at),
+            "finished_at": iso(job.finished_at),
+            "output_bytes": job.output_bytes,
+            "download_url": f"/api/reports/{job.task_id}/download" if ready else None,
+            "history": [{"status": s, "at": iso(at), "detail": d}
+                        for s, at, d in (task.history if task else ())],
+        }
+
     def _update(self, task_id: str, **values) -> None:
         with transaction(self.sessions) as session:
             session.execute(update(ReportJob).where(ReportJob.task_id == task_id).values(**values))
 
-
-def report_view(job: ReportJob, task: TaskView | None) -> dict:
-    status = task.status if task else "unknown"
-    result = (task.result or {}) if task else {}
-    ready = status == TaskStatus.CREATED and job.output_path is not None
-    return {
-        "task_id": job.task_id,
-        "state": status,
-        "progress": {"fraction": job.progress, "rows_done": job.rows_done},
-        "rows": result.get("rows"),
-        "error_rows": result.get("error_rows"),
-        "errors_by_column": result.get("errors_by_column"),
-        "reason_code": task.reason_code if task else None,
-        "reason_text": task.reason_text if task else None,
-        "format": job.fmt,
-        "schedule_id": job.schedule_id,
-        "inputs": {"input": job.input_id, "reference": job.reference_id, "rules": job.rules_id},
-        "created_at": iso(job.created_at),
-        "started_at": iso(job.started_at),
-        "finished_at": iso(job.finished_at),
-        "output_bytes": job.output_bytes,
-        "download_url": f"/api/reports/{job.task_id}/download" if ready else None,
-        "history": [{"status": s, "at": iso(at), "detail": d} for s, at, d in (task.history if task else ())],
-    }
-
-
-def upload_view(upload: Upload) -> dict:
-    return {"id": upload.id, "kind": upload.kind, "name": upload.name, "version": upload.version,
-            "size": upload.size, "sha256": upload.sha256, "format": upload.fmt, "columns": upload.columns,
-            "uploaded_at": iso(upload.created_at)}
 

@@ -1,4 +1,5 @@
-"""Cron schedules of reports, and the scheduler that fires them.
+"""Cron schedules of reports of any source, and the scheduler that fires them. A schedule keeps its
+source and parameters; each run is a job of that source with those parameters.
 
 Exactly once per tick, with any number of scheduler processes: a due schedule's report is queued under a
 key made from the schedule and the tick (`s-<id>-<tick>`), so queueing it twice queues it once; then
@@ -26,7 +27,8 @@ from hub_runtime.db import transaction
 from hub_runtime.models import utcnow
 
 from .models import Schedule
-from .reports import Inputs, ReportRequestError, Reports, check_inputs
+from .reports import Reports
+from .sources import ReportParams, ReportRequestError
 from .storage import Storage
 
 log = logging.getLogger("report_api.scheduler")
@@ -65,15 +67,14 @@ class Schedules:
         self.reports = reports
         self.storage = storage
 
-    def create(self, user_id: str, name: str, cron: str, inputs: Inputs, fmt: str) -> Schedule:
+    def create(self, user_id: str, name: str, cron: str, source: str, params: ReportParams | dict) -> Schedule:
+        """CronError for a wrong expression, ReportRequestError for parameters the source refuses."""
         expression = parse_cron(cron)
-        check_inputs(self.storage, inputs)
+        params = self.reports.validated(user_id, source, params)
         now = utcnow()
         schedule = Schedule(id=uuid.uuid4().hex, instance=self.instance, user_id=user_id, name=name,
-                            cron=expression, input_id=inputs.input.id, rules_id=inputs.rules.id,
-                            reference_id=inputs.reference.id if inputs.reference else None, fmt=fmt,
-                            paused=False, next_run_at=next_runs(expression, now, 1)[0], runs=0, missed_ticks=0,
-                            created_at=now)
+                            cron=expression, source=source, params=params.model_dump(mode="json"), paused=False,
+                            next_run_at=next_runs(expression, now, 1)[0], runs=0, missed_ticks=0, created_at=now)
         with transaction(self.sessions) as session:
             session.add(schedule)
         return schedule
@@ -120,10 +121,10 @@ class Schedules:
     def _fire(self, schedule: Schedule, now: datetime) -> int:
         tick, missed, following = _latest_due(schedule.cron, schedule.next_run_at, now)
         key = f"s-{schedule.id}-{tick:%Y%m%dT%H%M%S}"
-        inputs = self._inputs(schedule)
         task_id, detail = None, None
         try:
-            task_id = self.reports.request(schedule.user_id, inputs, schedule.fmt, key=key, schedule_id=schedule.id)
+            task_id = self.reports.request(schedule.user_id, schedule.source, schedule.params, key=key,
+                                           schedule_id=schedule.id)
         except ReportRequestError as exc:  # e.g. an input was deleted: skip the tick, say why
             detail = exc.message
         with transaction(self.sessions) as session:
@@ -136,15 +137,6 @@ class Schedules:
             log.info("schedule fired", extra={"schedule": schedule.id, "tick": tick.isoformat(), "task_id": task_id,
                                               "missed": missed})
         return 1 if advanced and task_id else 0
-
-    def _inputs(self, schedule: Schedule) -> Inputs:
-        def get(upload_id):
-            return self.storage.get(schedule.user_id, upload_id) if upload_id else None
-
-        inputs = Inputs(get(schedule.input_id), get(schedule.reference_id), get(schedule.rules_id))
-        if inputs.input is None or inputs.rules is None:
-            raise ReportRequestError("the schedule's input or rules file no longer exists")
-        return inputs
 
 
 def _latest_due(expression: str, first_due: datetime, now: datetime) -> tuple[datetime, int, datetime]:

@@ -11,20 +11,26 @@ from .auth import Auth, load_or_create_key
 from .reports import Reports
 from .schedules import Schedules
 from .settings import ReportSettings
+from .sources import ReportSource, SourceEnv, load_sources
 from .storage import Storage
 
-KIND = "rules"
+KIND = "rules"  # the manager's kind of a report instance (its queue: rules.<slug>), whatever it serves
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 class ReportService:
-    def __init__(self, settings: ReportSettings, name: str, role: str):
+    """`sources`: the report sources served, by name; by default the installed ones `HUB_REPORT_SOURCES`
+    names (all installed ones when it is empty)."""
+
+    def __init__(self, settings: ReportSettings, name: str, role: str,
+                 sources: dict[str, ReportSource] | None = None):
         self.settings = settings
+        self.sources = sources if sources is not None else load_sources(settings.source_names)
         self.runtime = Runtime(settings, Instance(KIND, name), role=role)
         migrate(self.runtime.engine, MIGRATIONS, "alembic_version_report")
         sessions = self.runtime.sessions
-        self.storage = Storage(settings.storage_dir(self.runtime.instance.slug), sessions)
-        self.reports = Reports(sessions, self.runtime.tasks, self.storage)
+        self.storage = Storage(settings.storage_dir(self.runtime.instance.slug))
+        self.reports = Reports(SourceEnv(settings, sessions, self.storage), self.runtime.tasks, self.sources)
         self.schedules = Schedules(sessions, self.runtime.instance.id, self.reports, self.storage)
         key = settings.jwt_secret.get_secret_value() if settings.jwt_secret else load_or_create_key(settings.data_dir)
         self.auth = Auth(sessions, self.runtime.instance.id, key, access_minutes=settings.access_token_minutes,

@@ -1,15 +1,16 @@
-"""report-api settings: the runtime's, plus user auth, upload limits and the scheduler."""
+"""report-api settings: the runtime's, plus the sources served, user auth, upload limits and the scheduler."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from hub_runtime.config import RuntimeSettings
 
 from .kind import RulesSettings
+from .sources import installed
 
 
 class ReportSettings(RuntimeSettings, RulesSettings):
@@ -18,6 +19,9 @@ class ReportSettings(RuntimeSettings, RulesSettings):
 
     model_config = SettingsConfigDict(**RuntimeSettings.model_config)  # not RulesSettings' extra="forbid"
 
+    report_sources: str = Field(
+        "", description="the report sources this instance serves, comma-separated (e.g. rules); empty: every "
+                        "installed one")
     jwt_secret: SecretStr | None = Field(
         None, description="key signing users' tokens; unset: a random key kept in the data folder")
     refresh_token_days: float = Field(7.0, gt=0, le=90)
@@ -26,6 +30,24 @@ class ReportSettings(RuntimeSettings, RulesSettings):
     login_window_seconds: float = Field(900.0, gt=0, description="the rate-limit window of failed logins")
     max_rules_bytes: int = Field(1 * 2**20, ge=128, description="largest accepted rules file")
 
+    @field_validator("report_sources")
+    @classmethod
+    def _installed_sources(cls, value: str) -> str:
+        unknown = [name for name in _names(value) if name not in installed()]
+        if unknown:
+            raise ValueError(f"no report source {', '.join(map(repr, unknown))} is installed "
+                             f"(installed: {', '.join(installed()) or 'none'})")
+        return value
+
+    @property
+    def source_names(self) -> list[str] | None:
+        """The sources to serve, or None for every installed one."""
+        return _names(self.report_sources) or None
+
     def storage_dir(self, instance_slug: str) -> Path:
         """Uploads and generated reports of one instance."""
         return self.data_dir / "reports" / instance_slug
+
+
+def _names(value: str) -> list[str]:
+    return [name.strip() for name in value.split(",") if name.strip()]

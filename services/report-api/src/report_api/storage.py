@@ -1,132 +1,26 @@
-"""Where uploads and reports live: files under the instance's storage folder, rows in `report_uploads`.
-
-An upload arrives in a staging file (the request parser writes it there directly, never holding it in
-memory), is validated, and only then is moved into place and recorded, as the next version of its name.
-A failed request leaves neither a file nor a row behind."""
+"""An instance's files: the report files its sources produce (`outputs/`), and the staging folder where
+the request parser streams uploaded parts before a source checks and keeps them (the rules source's
+uploads: `report_api.sources.rules.uploads`)."""
 
 from __future__ import annotations
 
-import hashlib
-import os
-import re
 import tempfile
 import time
-import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
-
-from hub_runtime.db import transaction
-from hub_runtime.models import utcnow
-
-from .models import Upload
-
-KINDS = ("rules", "input", "reference")
 STAGED_MAX_AGE = 24 * 3600  # seconds a staging file may sit untouched before it counts as left behind
 
 
-@dataclass
-class Staged:
-    """A received file, not yet recorded."""
-
-    kind: str
-    name: str
-    path: Path
-    size: int
-    sha256: str
-    fmt: str
-    columns: list[str] | None = None
-    rules_text: str | None = None
-
-
-def safe_name(filename: str | None, default: str) -> str:
-    """The client's file name reduced to a harmless base name (no folders, no control characters)."""
-    base = os.path.basename((filename or "").replace("\\", "/")).strip()
-    base = re.sub(r"[^\w.\- ]+", "_", base)[:200].strip(" .")
-    return base or default
-
-
 class Storage:
-    def __init__(self, root: Path, sessions: sessionmaker[Session]):
+    def __init__(self, root: Path):
         self.root = root
-        self.sessions = sessions
         self.staging = root / "staging"
         self.staging.mkdir(parents=True, exist_ok=True)
         (root / "outputs").mkdir(parents=True, exist_ok=True)
 
-    # --- receiving ------------------------------------------------------------------------------------
     def new_staging_file(self):
         """An open binary file in the staging folder (the request parser streams a part into it)."""
         return tempfile.NamedTemporaryFile(dir=self.staging, prefix="part-", delete=False)
-
-    def stage(self, kind: str, filename: str | None, path: Path, fmt: str) -> Staged:
-        digest, size = hashlib.sha256(), 0
-        with open(path, "rb") as fh:
-            while chunk := fh.read(1 << 20):
-                digest.update(chunk)
-                size += len(chunk)
-        return Staged(kind, safe_name(filename, f"{kind}.{fmt}"), path, size, digest.hexdigest(), fmt)
-
-    @staticmethod
-    def discard(staged: list[Staged]) -> None:
-        for item in staged:
-            item.path.unlink(missing_ok=True)
-
-    def commit(self, user_id: str, staged: list[Staged]) -> list[Upload]:
-        """Move validated files into place and record each as the next version of its name."""
-        uploads = []
-        try:
-            for item in staged:
-                uploads.append(self._commit_one(user_id, item))
-        except BaseException:
-            self.discard(staged[len(uploads):])
-            raise
-        return uploads
-
-    def _commit_one(self, user_id: str, item: Staged) -> Upload:
-        upload_id = uuid.uuid4().hex
-        relative = Path("uploads") / user_id / f"{upload_id}.{item.fmt}"
-        target = self.root / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(item.path, target)
-        for _ in range(5):  # two uploads of one name at once: the loser takes the next version
-            try:
-                with transaction(self.sessions) as session:
-                    version = 1 + (session.scalar(select(func.max(Upload.version)).where(
-                        Upload.user_id == user_id, Upload.kind == item.kind, Upload.name == item.name)) or 0)
-                    upload = Upload(id=upload_id, user_id=user_id, kind=item.kind, name=item.name,
-                                    version=version, path=str(relative), size=item.size, sha256=item.sha256,
-                                    fmt=item.fmt, columns=item.columns, created_at=utcnow())
-                    session.add(upload)
-                return upload
-            except IntegrityError:
-                continue
-        target.unlink(missing_ok=True)
-        raise RuntimeError(f"could not record a version of {item.name!r}")
-
-    # --- reading ----------------------------------------------------------------------------------------
-    def path_of(self, upload: Upload) -> Path:
-        return self.root / upload.path
-
-    def get(self, user_id: str, upload_id: str) -> Upload | None:
-        with self.sessions() as session:
-            upload = session.get(Upload, upload_id)
-        return upload if upload is not None and upload.user_id == user_id else None
-
-    def latest(self, user_id: str, kind: str) -> Upload | None:
-        with self.sessions() as session:
-            return session.scalar(select(Upload).where(Upload.user_id == user_id, Upload.kind == kind)
-                                  .order_by(Upload.created_at.desc(), Upload.version.desc()).limit(1))
-
-    def list(self, user_id: str, kind: str | None = None, limit: int = 200) -> list[Upload]:
-        query = select(Upload).where(Upload.user_id == user_id)
-        if kind:
-            query = query.where(Upload.kind == kind)
-        with self.sessions() as session:
-            return list(session.scalars(query.order_by(Upload.created_at.desc()).limit(limit)))
 
     def output_path(self, task_id: str, fmt: str) -> Path:
         return self.root / "outputs" / f"{task_id}.{fmt}"

@@ -1,4 +1,5 @@
-"""Multipart uploads streamed to the staging folder, and the checks every received file goes through."""
+"""Request bodies: multipart parts streamed to the staging folder (a source checks and keeps them, or they are
+deleted at the end of the request), and the form fields or JSON body validated by a model."""
 
 from __future__ import annotations
 
@@ -7,9 +8,7 @@ from pathlib import Path
 from flask import Request, current_app, request
 
 from hub_runtime.web.errors import ApiError
-
-from ..storage import Staged, Storage
-from ..uploads import UploadError, check_csv, check_rules, rules_format
+from hub_runtime.web.openapi import parse_model
 
 
 class StagingRequest(Request):
@@ -32,46 +31,13 @@ def multipart() -> bool:
     return (request.mimetype or "").startswith("multipart/form-data")
 
 
-def receive(storage: Storage, fields: dict[str, tuple[str, ...]], max_rules_bytes: int) -> list[Staged]:
-    """Stage and check the files of this request. `fields` maps a kind (rules, input, reference) to the form
-    field names that may carry it. A bad file is a 4xx naming it; nothing is recorded then."""
-    known = {name for names in fields.values() for name in names}
-    unknown = sorted(set(request.files) - known)
-    if unknown:
-        raise ApiError(400, "unknown_field", f"unexpected file field(s) {', '.join(unknown)}; expected "
-                       f"{', '.join(sorted(known))}", {name: "not expected" for name in unknown})
-    staged: list[Staged] = []
-    try:
-        for kind, names in fields.items():
-            present = [name for name in names if name in request.files]
-            if len(present) > 1 or (present and len(request.files.getlist(present[0])) > 1):
-                raise ApiError(400, "duplicate_field", f"send one {kind} file", {present[0]: "given twice"})
-            if not present:
-                continue
-            part = request.files[present[0]]
-            part.stream.close()
-            path = Path(part.stream.name)
-            if kind == "rules":
-                with open(path, "rb") as fh:
-                    fmt = rules_format(part.filename, fh.read(64))
-            else:
-                fmt = "csv"
-            item = storage.stage(kind, part.filename, path, fmt)
-            staged.append(item)
-            if kind == "rules":
-                check_rules(item, max_rules_bytes)
-            else:
-                check_csv(item)
-    except UploadError as exc:
-        raise ApiError(exc.status, exc.code, exc.message, problem_fields(exc.problems)) from None
-    return staged
-
-
-def problem_fields(problems: list[dict]) -> dict[str, str] | None:
-    """Rule problems as an error's `fields`: `rule` or `rule.column` → message (the first one of each)."""
-    fields: dict[str, str] = {}
-    for problem in problems[:50]:
-        key = ".".join(str(p) for p in (problem.get("rule"), problem.get("column")) if p) or "rules"
-        where = f" (at character {problem['position']})" if problem.get("position") is not None else ""
-        fields.setdefault(key, f"{problem['message']}{where}")
-    return fields or None
+def request_options(model):
+    """A JSON body, or the form fields of a multipart request, validated by `model`."""
+    if multipart():
+        return parse_model(model, request.form.to_dict(), "form")
+    if not request.get_data(cache=True):
+        return parse_model(model, {}, "body")
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_json", "send a JSON object, or multipart/form-data with files")
+    return parse_model(model, data, "body")

@@ -1,4 +1,5 @@
-"""Cron schedules: create (with files or stored uploads), list, show, pause, resume, delete."""
+"""Cron schedules of every source: list, show, runs, pause, resume, delete. Each source brings its own
+route to create one (`SourceRoutes.schedule`)."""
 
 from __future__ import annotations
 
@@ -9,35 +10,24 @@ from hub_runtime.web.errors import ApiError
 from hub_runtime.web.openapi import ErrorBody, OpenAPI
 
 from ..models import Schedule
-from ..reports import ReportRequestError, Reports
-from ..schedules import CronError, Schedules, next_runs, parse_cron
-from ..settings import ReportSettings
-from ..storage import Storage
-from .files import problem_fields
-from .report_routes import INPUT_FIELDS, received_inputs
-from .schemas import ReportList, ScheduleCreated, ScheduleJson, ScheduleList, ScheduleOut
+from ..reports import Reports
+from ..schedules import Schedules, next_runs
+from .schemas import ReportList, ScheduleList, ScheduleOut
 
 
-def schedule_view(schedule: Schedule) -> dict:
+def schedule_view(schedule: Schedule, reports: Reports) -> dict:
     upcoming = [] if schedule.paused else [schedule.next_run_at, *next_runs(schedule.cron, schedule.next_run_at, 4)]
-    return {"id": schedule.id, "name": schedule.name, "cron": schedule.cron, "paused": schedule.paused,
-            "format": schedule.fmt,
-            "inputs": {"input": schedule.input_id, "reference": schedule.reference_id, "rules": schedule.rules_id},
+    params = reports.stored_params(schedule.source, schedule.params)
+    return {"id": schedule.id, "name": schedule.name, "cron": schedule.cron, "source": schedule.source,
+            "params": schedule.params, "paused": schedule.paused,
+            "format": params.output_format() if params else "", "inputs": params.uploads() if params else {},
             "next_run_at": None if schedule.paused else iso(schedule.next_run_at),
             "next_runs": [iso(t) for t in upcoming],
             "last_run_at": iso(schedule.last_run_at), "last_task_id": schedule.last_task_id, "runs": schedule.runs,
             "missed_ticks": schedule.missed_ticks, "detail": schedule.detail, "created_at": iso(schedule.created_at)}
 
 
-def check_cron(options: ScheduleJson) -> None:
-    try:
-        parse_cron(options.cron)
-    except CronError as exc:
-        raise ApiError(400, "invalid_cron", str(exc), {"cron": str(exc)}) from None
-
-
-def schedules_blueprint(settings: ReportSettings, storage: Storage, reports: Reports, schedules: Schedules,
-                        api: OpenAPI) -> Blueprint:
+def schedules_blueprint(reports: Reports, schedules: Schedules, api: OpenAPI) -> Blueprint:
     bp = Blueprint("schedules", __name__)
     tag = "schedules"
 
@@ -50,28 +40,15 @@ def schedules_blueprint(settings: ReportSettings, storage: Storage, reports: Rep
             raise ApiError(404, "schedule_not_found", f"you have no schedule {schedule_id!r}")
         return schedule
 
-    @api.operation(bp, "/api/trigger-scheduled-report/", "POST", auth="user", tag=tag,
-                   form=ScheduleJson, files=tuple(names[1] for names in INPUT_FIELDS.values()),
-                   responses={201: ScheduleCreated, 400: ErrorBody, 404: ErrorBody, 413: ErrorBody},
-                   summary="schedule a report by cron (UTC): files in the request (`input_file`, `reference_file`, "
-                           "`rules_file`) or stored uploads; answers with the next run times")
-    def create_schedule():
-        options, inputs = received_inputs(storage, settings, user(), ScheduleJson, check_cron)
-        try:
-            schedule = schedules.create(user(), options.name, options.cron, inputs, options.format)
-        except ReportRequestError as exc:
-            raise ApiError(400, "rules_do_not_fit", exc.message, problem_fields(exc.problems)) from None
-        return jsonify(message="Scheduled report triggered.", **schedule_view(schedule)), 201
-
     @api.operation(bp, "/api/schedules/", "GET", auth="user", tag=tag, responses={200: ScheduleList},
-                   summary="your schedules")
+                   summary="your schedules of every source")
     def list_schedules():
-        return jsonify(schedules=[schedule_view(s) for s in schedules.list(user())])
+        return jsonify(schedules=[schedule_view(s, reports) for s in schedules.list(user())])
 
     @api.operation(bp, "/api/schedules/<schedule_id>/", "GET", auth="user", tag=tag,
                    responses={200: ScheduleOut, 404: ErrorBody}, summary="one schedule")
     def get_schedule(schedule_id: str):
-        return jsonify(schedule_view(owned(schedule_id)))
+        return jsonify(schedule_view(owned(schedule_id), reports))
 
     @api.operation(bp, "/api/schedules/<schedule_id>/runs/", "GET", auth="user", tag=tag,
                    responses={200: ReportList, 404: ErrorBody}, summary="the reports a schedule made, newest first")
@@ -82,13 +59,13 @@ def schedules_blueprint(settings: ReportSettings, storage: Storage, reports: Rep
     @api.operation(bp, "/api/schedules/<schedule_id>/pause/", "POST", auth="user", tag=tag,
                    responses={200: ScheduleOut, 404: ErrorBody}, summary="stop firing until resumed")
     def pause(schedule_id: str):
-        return jsonify(schedule_view(schedules.set_paused(owned(schedule_id), True)))
+        return jsonify(schedule_view(schedules.set_paused(owned(schedule_id), True), reports))
 
     @api.operation(bp, "/api/schedules/<schedule_id>/resume/", "POST", auth="user", tag=tag,
                    responses={200: ScheduleOut, 404: ErrorBody},
                    summary="fire again from the next tick (ticks that passed while paused are skipped)")
     def resume(schedule_id: str):
-        return jsonify(schedule_view(schedules.set_paused(owned(schedule_id), False)))
+        return jsonify(schedule_view(schedules.set_paused(owned(schedule_id), False), reports))
 
     @api.operation(bp, "/api/schedules/<schedule_id>/", "DELETE", auth="user", tag=tag,
                    responses={200: None, 404: ErrorBody}, summary="delete a schedule (its reports stay)")

@@ -51,45 +51,6 @@ class Message(BaseModel):
     message: str
 
 
-class UploadOut(BaseModel):
-    id: str
-    kind: str
-    name: str
-    version: int
-    size: int
-    sha256: str
-    format: str
-    columns: list[str] | None
-    uploaded_at: str
-
-
-class UploadedOut(BaseModel):
-    message: str
-    uploads: list[UploadOut]
-
-
-class UploadList(BaseModel):
-    uploads: list[UploadOut]
-
-
-class UploadQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    kind: str | None = Field(None, pattern="^(rules|input|reference)$")
-
-
-class GenerateJson(BaseModel):
-    """Generate from stored uploads (by id); any id left out means the latest upload of that kind."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    input_id: str | None = Field(None, max_length=32)
-    reference_id: str | None = Field(None, max_length=32)
-    rules_id: str | None = Field(None, max_length=32)
-    format: str = Field("csv", pattern="^(csv|xlsx)$")
-    no_reference: bool = Field(False, description="run without a reference file even if one was uploaded")
-
-
 class GenerateOut(BaseModel):
     task_id: str
     state: str
@@ -109,6 +70,7 @@ class HistoryEntry(BaseModel):
 
 class ReportOut(BaseModel):
     task_id: str
+    source: str = Field(description="the report source that makes it (rules, ...)")
     state: str = Field(description="placed, processing, created (ready), error or cancelled")
     progress: Progress
     rows: int | None
@@ -116,9 +78,11 @@ class ReportOut(BaseModel):
     errors_by_column: dict[str, int] | None
     reason_code: str | None
     reason_text: str | None
-    format: str
+    format: str = Field(description="the report file's format")
+    params: dict = Field(description="what was asked for: the source's parameters")
     schedule_id: str | None
-    inputs: dict[str, str | None]
+    inputs: dict[str, str | None] = Field(description="the uploads it reads (kind -> id); empty for a source "
+                                                      "without uploads")
     created_at: str | None
     started_at: str | None
     finished_at: str | None
@@ -131,17 +95,14 @@ class ReportList(BaseModel):
     reports: list[ReportOut]
 
 
-class ScheduleJson(GenerateJson):
-    cron: str = Field(max_length=120, description="5 fields (minute hour day month weekday), or 6 with seconds last")
-    name: str = Field("scheduled report", min_length=1, max_length=200)
-
-
 class ScheduleOut(BaseModel):
     id: str
     name: str
     cron: str
+    source: str
+    params: dict
     paused: bool
-    format: str
+    format: str = Field(description="the format of the reports it makes")
     inputs: dict[str, str | None]
     next_run_at: str | None
     next_runs: list[str]
@@ -159,3 +120,14 @@ class ScheduleCreated(ScheduleOut):
 
 class ScheduleList(BaseModel):
     schedules: list[ScheduleOut]
+
+
+class SourceOut(BaseModel):
+    name: str
+    summary: str
+    uses_uploads: bool
+    params: dict = Field(description="the JSON schema of its parameters")
+
+
+class SourceList(BaseModel):
+    sources: list[SourceOut]

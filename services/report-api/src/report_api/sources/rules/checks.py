@@ -1,10 +1,10 @@
-"""Checking received files before they are recorded: a rules file must parse, a CSV must have a header."""
+"""Checking uploaded files before they are recorded: a rules file must parse, a CSV must have a header."""
 
 from __future__ import annotations
 
-from .engine import InputError, RulesError, parse_rules
-from .engine.csv_input import sniff
-from .storage import Staged
+from ...engine import InputError, RulesError, parse_rules
+from ...engine.csv_input import sniff
+from .uploads import Staged
 
 
 class UploadError(Exception):
