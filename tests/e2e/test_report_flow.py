@@ -17,7 +17,7 @@ from hub_runtime.testing.services import delete_queues, free_port
 
 pytestmark = pytest.mark.e2e
 NAME = "E2E reports"
-FINAL = ("created", "error", "cancelled")
+FINAL = ("finished", "error", "cancelled")
 
 
 class Reports:
@@ -113,7 +113,7 @@ def test_upload_generate_download_through_rabbitmq(reports):
     answer = reports.session.post(reports.url + "/api/generate-report/", json={}, timeout=30)
     assert answer.status_code == 202, answer.text
     status = reports.wait_final(answer.json()["task_id"])
-    assert status["state"] == "created", f"{status}\n{reports.logs()}"
+    assert status["state"] == "finished", f"{status}\n{reports.logs()}"
     assert status["rows"] == 20_000 and status["error_rows"] == len(range(0, 20_000, 97))
     download = reports.session.get(reports.url + status["download_url"], timeout=30)
     got, want = normalise(download.text), expected(input_csv, reference_csv)
@@ -136,10 +136,10 @@ def test_a_schedule_fires_within_the_test(reports):
     schedule_id = answer.json()["id"]
     deadline = time.monotonic() + 60
     runs = []
-    while time.monotonic() < deadline and len([r for r in runs if r["state"] == "created"]) < 2:
+    while time.monotonic() < deadline and len([r for r in runs if r["state"] == "finished"]) < 2:
         runs = reports.session.get(f"{reports.url}/api/schedules/{schedule_id}/runs/", timeout=5).json()["reports"]
         time.sleep(0.3)
-    done = [r for r in runs if r["state"] == "created"]
+    done = [r for r in runs if r["state"] == "finished"]
     assert len(done) >= 2, f"{runs}\n{reports.logs()}"
     assert len({r["task_id"] for r in runs}) == len(runs)  # one report per tick
     paused = reports.session.post(f"{reports.url}/api/schedules/{schedule_id}/pause/", timeout=5).json()

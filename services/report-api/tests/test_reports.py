@@ -65,11 +65,11 @@ def test_a_report_from_files_in_the_request(user, run_queued, files, sample):
     assert user.get(f"/api/reports/{task_id}/download").status_code == 409  # not ready yet
     assert run_queued() == 1
     status = user.get(f"/api/report-status/{task_id}/").json
-    assert status["state"] == "created", status
+    assert status["state"] == "finished", status
     assert status["rows"] == 3 and status["error_rows"] == 1
     assert status["errors_by_column"] == {"total": 1, "weighted": 1}
     assert status["progress"]["fraction"] == 1.0
-    assert [h["status"] for h in status["history"]] == ["placed", "processing", "created"]
+    assert [h["status"] for h in status["history"]] == ["placed", "processing", "finished"]
     download = user.get(status["download_url"])
     assert download.status_code == 200 and download.mimetype == "text/csv"
     assert "attachment" in download.headers["Content-Disposition"]
@@ -87,7 +87,7 @@ def test_without_files_the_latest_uploads_are_used(user, run_queued, files):
     assert answer.status_code == 202, answer.json
     run_queued()
     status = user.get(f"/api/report-status/{answer.json['task_id']}/").json
-    assert status["state"] == "created" and status["rows"] == 3
+    assert status["state"] == "finished" and status["rows"] == 3
 
 
 def test_xlsx_on_request(user, run_queued, files):
@@ -177,7 +177,7 @@ def test_a_worker_stopping_mid_report_hands_it_back_to_start_over(app, user, fil
 
     Worker(runtime, generate_report, relay=False).process(runtime.broker.get(runtime.queue, timeout=5))
     status = user.get(f"/api/report-status/{task_id}/").json
-    assert status["state"] == "created" and status["download_url"], status
+    assert status["state"] == "finished" and status["download_url"], status
 
 
 def test_a_malformed_input_row_ends_the_report_in_error_with_a_reason(user, run_queued, files):
@@ -210,5 +210,5 @@ def test_old_report_files_are_pruned_and_their_jobs_stay(app, user, run_queued, 
     assert reports.prune_outputs(older_than_days=-1) == 1  # "finished before tomorrow"
     assert not path.exists()
     status = user.get(f"/api/report-status/{task_id}/").json
-    assert status["state"] == "created" and status["download_url"] is None
+    assert status["state"] == "finished" and status["download_url"] is None
     assert user.get(f"/api/reports/{task_id}/download").status_code == 410

@@ -95,7 +95,7 @@ def test_a_due_tick_fires_once_even_with_several_schedulers(app, user, run_queue
     shown = user.get(f"/api/schedules/{created['id']}/").json
     assert shown["runs"] == 1 and shown["next_run_at"] == "2026-01-01T12:10:00.000Z"
     assert run_queued() == 1
-    assert user.get(f"/api/report-status/{runs[0]['task_id']}/").json["state"] == "created"
+    assert user.get(f"/api/report-status/{runs[0]['task_id']}/").json["state"] == "finished"
 
 
 def test_missed_ticks_after_downtime_are_coalesced_into_one_run(app, user, files):

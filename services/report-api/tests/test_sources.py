@@ -25,7 +25,7 @@ from report_api.sources import (
     load_sources,
 )
 
-DONE = "created"
+DONE = "finished"
 
 
 class EchoParams(ReportParams):

@@ -1,5 +1,6 @@
 """Report jobs: validating a request by its source, queueing it as a task, and reading it back.
-A job's public `task_id` is its task's key; its lifecycle is the task's status."""
+A job's public `task_id` is its task's key; its lifecycle is the task's status, which a user reads with
+`finished` for the runtime's `created` (the orders' word for a line made in the ERP)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,12 @@ from .models import ReportJob
 from .sources import ReportParams, ReportRequestError, ReportSource, SourceEnv
 
 REPORT_KIND = "report"
+FINISHED = "finished"  # what a user reads for a report whose task is `created`
+
+
+def user_state(status: str) -> str:
+    """A task status as report-api answers it."""
+    return FINISHED if status == TaskStatus.CREATED else status
 
 
 class Reports:
@@ -145,7 +152,7 @@ class Reports:
         return {
             "task_id": job.task_id,
             "source": job.source,
-            "state": status,
+            "state": user_state(status),
             "progress": {"fraction": job.progress, "rows_done": job.rows_done},
             "rows": result.get("rows"),
             "error_rows": result.get("error_rows"),
@@ -161,7 +168,7 @@ class Reports:
             "finished_at": iso(job.finished_at),
             "output_bytes": job.output_bytes,
             "download_url": f"/api/reports/{job.task_id}/download" if ready else None,
-            "history": [{"status": s, "at": iso(at), "detail": d}
+            "history": [{"status": user_state(s), "at": iso(at), "detail": d}
                         for s, at, d in (task.history if task else ())],
         }
 

@@ -39,7 +39,8 @@ def reports_blueprint(storage: Storage, reports: Reports, api: OpenAPI) -> Bluep
 
     @api.operation(bp, "/api/report-status/<task_id>/", "GET", auth="user", tag="reports",
                    responses={200: ReportOut, 404: ErrorBody},
-                   summary="a report's state, progress, row and error counts, and its download link when ready")
+                   summary="a report's state (finished: ready to download), progress, row and error counts, and "
+                           "its download link when ready")
     def report_status(task_id: str):
         return jsonify(reports.view(_job(task_id)))
 

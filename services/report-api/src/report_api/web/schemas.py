@@ -71,7 +71,7 @@ class HistoryEntry(BaseModel):
 class ReportOut(BaseModel):
     task_id: str
     source: str = Field(description="the report source that makes it (rules, ...)")
-    state: str = Field(description="placed, processing, created (ready), error or cancelled")
+    state: str = Field(description="placed, processing, finished (ready to download), error or cancelled")
     progress: Progress
     rows: int | None
     error_rows: int | None
