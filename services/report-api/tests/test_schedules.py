@@ -114,3 +114,16 @@ def test_a_paused_schedule_does_not_fire(app, user, files):
     user.client.post(f"/api/schedules/{created['id']}/pause/", headers=user.headers)
     _make_due(app, created["id"], datetime(2026, 1, 1, 0, 0))
     assert app.config["SERVICE"].schedules.fire_due(now=datetime(2026, 1, 1, 0, 1)) == 0
+
+
+def test_a_tick_queued_before_an_upgrade_is_not_queued_again(app, user, files):
+    """The tick's task exists with the payload an older version stored (the process stopped between queueing
+    and moving the schedule on, then was upgraded): the schedule moves on instead of failing every pass."""
+    created = schedule(user, files, "*/5 * * * *")
+    _make_due(app, created["id"], datetime(2026, 1, 1, 12, 5))
+    service = app.config["SERVICE"]
+    key = f"s-{created['id']}-20260101T120500"
+    service.runtime.tasks.submit("report", key, {"user_id": "u", "input_id": "i", "rules_id": "r", "format": "csv"})
+    assert service.schedules.fire_due(now=datetime(2026, 1, 1, 12, 6)) == 1
+    shown = user.get(f"/api/schedules/{created['id']}/").json
+    assert shown["last_task_id"] == key and shown["next_run_at"] == "2026-01-01T12:10:00.000Z"

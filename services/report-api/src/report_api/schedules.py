@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub_runtime.db import transaction
 from hub_runtime.models import utcnow
+from hub_runtime.tasks import IdempotencyConflict
 
 from .models import Schedule
 from .reports import Reports
@@ -127,6 +128,8 @@ class Schedules:
                                            schedule_id=schedule.id)
         except ReportRequestError as exc:  # e.g. an input was deleted: skip the tick, say why
             detail = exc.message
+        except IdempotencyConflict:  # queued before an upgrade changed how its parameters are stored
+            task_id = key
         with transaction(self.sessions) as session:
             advanced = session.execute(
                 update(Schedule).where(Schedule.id == schedule.id, Schedule.next_run_at == schedule.next_run_at)

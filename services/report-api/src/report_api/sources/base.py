@@ -6,7 +6,7 @@ A source's module exposes such an object and names it in the `hub.report_sources
 (see `report_api.sources`). The service validates a job's parameters with `params` at the API and again in
 the worker, runs `check` before queueing a job (the API's and a schedule's), and calls `handler` in the
 worker with the parameters and a `JobContext`. `routes` builds the source's blueprint from a
-`SourceRoutes`; without one, the source gets the JSON routes of `report_api.sources.json_routes`."""
+`SourceRoutes`; without one, the source gets the JSON routes of `report_api.web.source_routes.json_routes`."""
 
 from __future__ import annotations
 
