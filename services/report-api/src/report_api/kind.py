@@ -25,4 +25,5 @@ KIND = Kind(
     credentials=None,
     api="report-api",
     worker="report-worker",
+    extra_env=lambda settings: {"HUB_REPORT_SOURCES": "rules"},  # serves the rules source only
 )
