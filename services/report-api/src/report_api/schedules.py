@@ -24,8 +24,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub_runtime.db import transaction
+from hub_runtime.errors import IdempotencyConflict
 from hub_runtime.models import utcnow
-from hub_runtime.tasks import IdempotencyConflict
 
 from .models import Schedule
 from .reports import Reports

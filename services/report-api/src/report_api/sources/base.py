@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, NoReturn
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub_runtime.worker import Job, TaskCancelled, TaskInterrupted
+from hub_runtime.errors import TaskCancelled, TaskInterrupted
+from hub_runtime.worker import Job
 
 if TYPE_CHECKING:
     from flask import Blueprint

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from hub_runtime.worker import PermanentError
+from hub_runtime.errors import PermanentError
 
 from ...engine import GenerationCancelled, InputError, RulesError, generate
 from ..base import JobContext, Produced, ReportRequestError
