@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import delete
 
 from hub_runtime.broker.base import Broker, BrokerUnavailable
-from hub_runtime.errors import PermanentError, TaskCancelled, TaskInterrupted, TransientError
+from hub_runtime.errors import NotReplayable, PermanentError, TaskCancelled, TaskInterrupted, TransientError
 from hub_runtime.models import OutboxMessage
 from hub_runtime.outbox import _READ, OutboxRelay
 from hub_runtime.worker import Worker
@@ -165,6 +165,34 @@ def test_a_crashing_handler_dead_letters_and_replay_retries(runtime):
     crash[0] = False
     assert runtime.broker.replay_dead_letters(runtime.queue) == 1
     run_worker_until(runtime, handler, lambda: runtime.tasks.get(task.id).status == "created")
+
+
+def test_one_dead_lettered_task_is_replayed_through_the_outbox(runtime):
+    task = runtime.tasks.submit("erp_order", "k", {}, {"password": "p"}).task
+    done = runtime.tasks.submit("erp_order", "ok", {}).task
+    crash = [True]
+
+    def handler(job):
+        if crash[0] and job.task.key == "k":
+            raise RuntimeError("bug")
+        return {"secret_kept": job.secret == {"password": "p"}} if job.task.key == "k" else {}
+
+    run_worker_until(runtime, handler, lambda: runtime.tasks.get(task.id).status == "error"
+                     and runtime.tasks.get(done.id).status == "created")
+    with pytest.raises(NotReplayable):  # only a dead letter goes again: not a finished task
+        runtime.tasks.replay("ok")
+    assert runtime.tasks.replay("unknown") is None
+    crash[0] = False
+    replayed = runtime.tasks.replay("k")
+    assert replayed.status == "error" and replayed.history[-1][2] == "replay requested"
+    run_worker_until(runtime, handler, lambda: runtime.tasks.get(task.id).status == "created")
+    assert runtime.tasks.get(task.id).result == {"secret_kept": True}  # a dead letter keeps its credentials
+    with pytest.raises(NotReplayable):
+        runtime.tasks.replay("k")
+    # the old copy still in the dead-letter queue, replayed later, finds the task final and does nothing
+    assert runtime.broker.replay_dead_letters(runtime.queue) == 1
+    run_worker_until(runtime, handler, lambda: runtime.broker.depth(runtime.queue) == 0)
+    assert runtime.tasks.get(task.id).attempts == 2
 
 
 def test_malformed_message_is_dead_lettered(runtime):

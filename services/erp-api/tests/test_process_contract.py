@@ -81,3 +81,13 @@ def test_openapi_documents_every_route(client):
 
 def test_kill_answers_before_stopping(client):
     assert client.put("/kill").json == {"was_running": True, "stopping": True}
+
+
+def test_replay_dead_letters_answers_for_the_queue_and_refuses_what_is_no_dead_letter(client, order):
+    assert client.put("/replay_dead_letters").json == {"replayed": 0, "key": None, "status": None}
+    unknown = client.put("/replay_dead_letters?key=nope")
+    assert unknown.status_code == 404 and unknown.json["error"]["code"] == "task_not_found"
+    assert client.post("/create", json=order).status_code == 200
+    placed = client.put(f"/replay_dead_letters?key={order['uniqueid']}")
+    assert placed.status_code == 409 and placed.json["error"]["code"] == "not_dead_lettered"
+    assert "placed" in placed.json["error"]["message"]

@@ -14,6 +14,7 @@ from test_supervision import health, pids_where, serving, wait_until
 
 from hub_runtime.testing.processes import ServiceProcess
 from hub_runtime.testing.services import free_port
+from manager.hubctl import main as hubctl
 
 pytestmark = pytest.mark.e2e
 RUN = uuid.uuid4().hex[:6]
@@ -40,7 +41,8 @@ def test_get_kinds_lists_the_installed_kinds_with_their_schemas(manager):
     assert erp["environment"]["adapter"] == "HUB_ERP_ADAPTER" and erp["environment"]["api_workers"] == "HUB_API_WORKERS"
     assert set(erp["credentials_schema"]["required"]) == {"username", "password"}
     assert kinds["rules"]["credentials_schema"] is None
-    assert set(kinds["echo"]["settings_schema"]["properties"]) == {"api_workers", "greeting", "crash_at_start"}
+    assert set(kinds["echo"]["settings_schema"]["properties"]) == {"api_workers", "greeting", "crash_at_start",
+                                                                   "crash_on"}
 
 
 def test_a_kind_from_a_test_package_is_created_started_probed_and_stopped(manager):
@@ -148,3 +150,31 @@ def test_changed_credentials_reach_the_instance_at_its_restart(manager, erp_with
     assert status("chg-2")["status"] == "created", status("chg-2")
     manager.call("PUT", f"/integrations/{iid}/deactivate")
 
+
+
+def test_a_poison_task_is_dead_lettered_then_replayed_with_hubctl_once_fixed(manager, manager_token, capsys):
+    answer = manager.call("POST", "/integrations", json={"kind": "echo", "name": f"Poison {RUN}", "active": True,
+                                                         "settings": {"crash_on": "boom"}})
+    created = answer.json()
+    iid, api = created["id"], f"http://127.0.0.1:{created['api_port']}"
+    auth = {"Authorization": f"Bearer {created['api_token']}"}
+    wait_until(lambda: serving(manager, iid), 30, lambda: health(manager, iid))
+
+    def echo(key):
+        return requests.get(f"{api}/echo/{key}", headers=auth, timeout=10).json()
+
+    for key, text in (("b1", "boom"), ("f1", "fine")):
+        assert requests.post(api + "/echo", json={"key": key, "text": text}, headers=auth, timeout=10).ok
+    wait_until(lambda: echo("b1")["status"] == "error" and echo("f1")["status"] == "created", 30)
+    assert echo("b1")["reason_code"] == "dead_lettered"
+    cli = ["--url", manager.url, "--token", manager_token]
+    assert hubctl([*cli, "replay", iid, "--task", "f1"]) == 1
+    assert "only a dead-lettered task can be replayed" in capsys.readouterr().err
+    # the bug is fixed (here: the setting), the instance restarts with it, and the dead letters go again
+    assert manager.call("PATCH", f"/integrations/{iid}", json={"settings": {"crash_on": ""}}).status_code == 200
+    wait_until(lambda: serving(manager, iid), 30, lambda: health(manager, iid))
+    assert hubctl([*cli, "replay", iid]) == 0
+    assert "1 dead-lettered message(s) sent to the worker again" in capsys.readouterr().out
+    wait_until(lambda: echo("b1")["status"] == "created", 30, lambda: echo("b1"))
+    assert echo("b1")["result"]["echo"] == "hello boom"
+    manager.call("PUT", f"/integrations/{iid}/deactivate")

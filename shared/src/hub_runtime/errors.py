@@ -6,6 +6,7 @@
 - `TaskCancelled` and `TaskInterrupted` are not failures: a handler that can stop half-way raises them when
   its task was cancelled, or the worker is stopping (see `hub_runtime.worker`).
 - `IdempotencyConflict`: a task's key is already taken by another body (the task store's intake).
+- `NotReplayable`: only a dead-lettered task can be sent to the worker again (`TaskStore.replay`).
 - The broker port's errors (`BrokerError` and its kinds) live with the port, in `hub_runtime.broker.base`,
   and derive from `HubError` too.
 """
@@ -45,3 +46,12 @@ class TaskInterrupted(HubError):
 
 class IdempotencyConflict(HubError):
     """The key is already used by a task with a different body."""
+
+
+class NotReplayable(HubError):
+    """The task is not dead-lettered (it is pending, done, or failed for a reason a replay cannot fix)."""
+
+    def __init__(self, key: str, status: str, reason_code: str | None):
+        super().__init__(f"task {key!r} is {status}" + (f" ({reason_code})" if reason_code else "")
+                         + "; only a dead-lettered task can be replayed")
+        self.key, self.status, self.reason_code = key, status, reason_code

@@ -10,6 +10,7 @@
     hubctl start|stop|restart ID [--api | --worker]
     hubctl logs ID [--worker] [-n LINES]
     hubctl token ID                      issue a new API token for the instance (the API restarts)
+    hubctl replay ID [--task KEY]        send the dead-lettered tasks (or one) to the worker again
 
 The manager is found through --url / HUB_MANAGER_URL (default http://127.0.0.1:8000) and --token /
 HUB_MANAGER_TOKEN (the manager's HUB_API_TOKEN). Credentials are never printed; an instance's API token is
@@ -280,6 +281,16 @@ def cmd_token(client: Client, args) -> int:
     return OK
 
 
+def cmd_replay(client: Client, args) -> int:
+    answer = client.call("PUT", f"/integrations/{args.id}/replay_dead_letters",
+                         params={"key": args.task} if args.task else None)
+    if args.task:
+        print(f"{answer['key']}: sent to the worker again (status {answer['status']} until it is taken)")
+    else:
+        print(f"{answer['replayed']} dead-lettered message(s) sent to the worker again")
+    return OK
+
+
 def pairs(items: list[str], option: str, ask: bool = False) -> dict[str, str]:
     """`key=value` options into a dict; with `ask`, a bare `key` is asked for without echo."""
     result = {}
@@ -366,6 +377,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("logs", cmd_logs, "the last lines of the API's (or the worker's) log")
     sub.add_argument("--worker", action="store_true", help="the worker's log instead of the API's")
     sub.add_argument("-n", "--lines", type=int, default=50, help="how many lines (default %(default)s, max 5000)")
+    sub = command("replay", cmd_replay, "send the instance's dead-lettered tasks to its worker again")
+    sub.add_argument("--task", metavar="KEY", help="only this task (an order's uniqueid)")
     command("token", cmd_token, "issue a new API token for the instance (shown once; the old one stops working)")
     return parser
 

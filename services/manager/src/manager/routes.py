@@ -28,6 +28,7 @@ from .schemas import (
     KindList,
     LogsQuery,
     ManagerAlive,
+    ReplayQuery,
     TokenAnswer,
     UpdateIntegration,
 )
@@ -151,6 +152,14 @@ def manager_blueprint(manager: Manager, api: OpenAPI) -> Blueprint:
                    summary="the instance's pending tasks (from its own /queue)", **tag)
     def integration_queue(integration_id: str):
         return jsonify(manager.instance_queue(integration_id))
+
+    @api.operation(bp, "/integrations/<integration_id>/replay_dead_letters", "PUT", query=ReplayQuery,
+                   responses={200: None, 404: ErrorBody, 409: ErrorBody, 503: ErrorBody},
+                   summary="the instance sends its dead-lettered tasks (or the one of `key`) to its worker again",
+                   **tag)
+    def replay_dead_letters(integration_id: str, query: ReplayQuery):
+        status, answer = manager.replay_dead_letters(integration_id, query.key)
+        return jsonify(answer), status
 
     @api.operation(bp, "/integrations/<integration_id>/logs", "GET", query=LogsQuery,
                    responses={200: None, 404: ErrorBody}, summary="the last lines of a process's log", **tag)

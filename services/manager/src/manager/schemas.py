@@ -40,6 +40,11 @@ class KindList(BaseModel):
     kinds: list[KindInfo]
 
 
+class ReplayQuery(BaseModel):
+    key: str | None = Field(None, min_length=1, max_length=200,
+                            description="only this task (an order's uniqueid); default: every dead letter")
+
+
 class LogsQuery(BaseModel):
     role: Literal["api", "worker"] = "api"
     lines: int = Field(100, ge=1, le=5000)

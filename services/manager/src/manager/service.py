@@ -217,13 +217,25 @@ class Manager:
                 "restarts": sum(p["restarts"] for p in processes.values())}
 
     def instance_queue(self, integration_id: str) -> dict:
+        return self.instance_call(integration_id, "GET", "/queue")[1]
+
+    def replay_dead_letters(self, integration_id: str, key: str | None) -> tuple[int, dict]:
+        """Ask the instance to send its dead letters (or one task) to its worker again."""
+        return self.instance_call(integration_id, "PUT", "/replay_dead_letters",
+                                  params={"key": key} if key else None, passed_on=(404, 409, 503))
+
+    def instance_call(self, integration_id: str, method: str, path: str, params: dict | None = None,
+                      passed_on: tuple[int, ...] = ()) -> tuple[int, dict]:
+        """A call to the instance's API with its token: (status, JSON answer). Statuses in `passed_on` are
+        the instance's answer to hand on; anything else that is not a 2xx is a 503 `instance_unreachable`."""
         view = self.registry.get(integration_id)
         try:
-            answer = self.http.get(f"http://{self.settings.instance_host}:{view.api_port}/queue",
-                                   timeout=self.settings.health_timeout_seconds * 2,
-                                   headers={"Authorization": f"Bearer {self.registry.token(integration_id)}"})
-            answer.raise_for_status()
-            return answer.json()
-        except requests.RequestException as exc:
+            answer = self.http.request(method, f"http://{self.settings.instance_host}:{view.api_port}{path}",
+                                       params=params, timeout=self.settings.health_timeout_seconds * 2,
+                                       headers={"Authorization": f"Bearer {self.registry.token(integration_id)}"})
+            if answer.status_code not in passed_on:
+                answer.raise_for_status()
+            return answer.status_code, answer.json()
+        except (requests.RequestException, ValueError) as exc:
             raise RegistryError(503, "instance_unreachable",
                                 f"the API of {integration_id} did not answer: {type(exc).__name__}") from None

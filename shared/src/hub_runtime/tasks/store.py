@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..db import transaction
-from ..errors import IdempotencyConflict
+from ..errors import IdempotencyConflict, NotReplayable
 from ..ids import uuid4_hex
-from ..models import OutboxMessage, Task, TaskEvent, TaskStatus, utcnow
+from ..models import OUTBOX_CHANNEL, OutboxMessage, Task, TaskEvent, TaskStatus, utcnow
 from ..secrets import SecretBox
 from .group_commit import INSERTED, RESOLVE, Entry, GroupCommitter
 from .postgres_writer import PostgresWriter
 from .sqlite_writer import SQLiteWriter
 from .views import Started, Submitted, TaskView
-from .writer import StoreWriter
+from .writer import StoreWriter, outbox_body
 
 log = logging.getLogger("hub.tasks")
 
@@ -192,6 +192,26 @@ class TaskStore:
             if ids:
                 session.execute(delete(OutboxMessage).where(OutboxMessage.message_id.in_(ids)))
             return [t.key for t in tasks]
+
+    def replay(self, key: str) -> TaskView | None:
+        """Send one dead-lettered task to the worker again: a new message through the outbox, committed with
+        a `replay requested` event (the task keeps its status until the worker starts it; a copy of its old
+        message still in the dead-letter queue is skipped once the task is final). None for an unknown
+        key; `NotReplayable` unless the task was dead-lettered."""
+        with transaction(self.sessions) as session:
+            task = session.scalar(select(Task).where(Task.instance == self.instance, Task.key == key)
+                                  .with_for_update())
+            if task is None:
+                return None
+            if task.status != TaskStatus.ERROR or task.reason_code != "dead_lettered":
+                raise NotReplayable(key, task.status, task.reason_code)
+            session.add(OutboxMessage(queue=self.queue, message_id=task.id, created_at=utcnow(),
+                                      body=outbox_body({"id": task.id, "key": task.key, "kind": task.kind})))
+            session.add(TaskEvent(task_id=task.id, status=task.status, detail="replay requested"))
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": OUTBOX_CHANNEL})
+            session.flush()
+            return TaskView.of(task, with_history=True)
 
     def is_cancelled(self, task_id: str) -> bool:
         """Whether the task was cancelled (a running handler asks, through `Job.cancel_requested`)."""

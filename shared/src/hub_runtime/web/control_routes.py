@@ -14,10 +14,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..broker.base import BrokerError
 from ..control import PAUSED, RUNNING
 from ..db import ping as db_ping
+from ..errors import NotReplayable
 from ..metrics import exposition
 from ..runtime import Runtime
 from ..tasks import TaskView, iso
-from .openapi import OpenAPI
+from .errors import ApiError
+from .openapi import ErrorBody, OpenAPI
 
 log = logging.getLogger("hub.control")
 
@@ -69,6 +71,18 @@ class ClearAnswer(BaseModel):
     cancelled: int
     purged: int | None
     cancelled_keys: list[str]
+
+
+class ReplayQuery(BaseModel):
+    key: str | None = Field(None, min_length=1, max_length=200,
+                            description="only this task (its key: an order's uniqueid); default: every dead letter")
+
+
+class ReplayAnswer(BaseModel):
+    replayed: int = Field(description="messages sent to the worker again")
+    key: str | None
+    status: str | None = Field(description="with `key`: the task's status (it stays error until the worker "
+                                           "takes it)")
 
 
 class WorkerAnswer(BaseModel):
@@ -137,6 +151,28 @@ def control_blueprint(runtime: Runtime, api: OpenAPI, cancel_running: bool = Fal
             purged = None
         log.info("queue cleared", extra={"cancelled": len(keys)})
         return jsonify(cleared=True, cancelled=len(keys), purged=purged, cancelled_keys=keys)
+
+    @api.operation(bp, "/replay_dead_letters", "PUT", query=ReplayQuery,
+                   responses={200: ReplayAnswer, 404: ErrorBody, 409: ErrorBody, 503: ErrorBody},
+                   summary="send dead-lettered tasks to the worker again: every message of the dead-letter "
+                           "queue, or one task (`key`) through the outbox", **guarded)
+    def replay_dead_letters(query: ReplayQuery):
+        if query.key is None:
+            try:
+                count = runtime.broker.replay_dead_letters(runtime.queue)
+            except BrokerError as exc:
+                raise ApiError(503, "broker_unavailable", f"the dead-letter queue cannot be read now: {exc}",
+                               headers={"Retry-After": "5"}) from None
+            log.info("dead letters replayed", extra={"replayed": count})
+            return jsonify(replayed=count, key=None, status=None)
+        try:
+            task = runtime.tasks.replay(query.key)
+        except NotReplayable as exc:
+            raise ApiError(409, "not_dead_lettered", str(exc), {"key": f"is {exc.status}"}) from None
+        if task is None:
+            raise ApiError(404, "task_not_found", f"no task with key {query.key!r}", {"key": "unknown"})
+        log.info("dead-lettered task replayed", extra={"task_id": task.id})
+        return jsonify(replayed=1, key=task.key, status=task.status)
 
     def worker_request(desired: str, expected: str):
         runtime.control.request(desired)

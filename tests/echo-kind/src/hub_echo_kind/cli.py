@@ -38,7 +38,9 @@ def create_app(settings: RuntimeSettings, name: str):
     @api.operation(bp, "/echo/<key>", "GET", summary="an echo's status and answer")
     def status(key: str):
         task = runtime.tasks.find(key)
-        return jsonify(key=key, status=task.status if task else None, result=task.result if task else None)
+        if task is None:
+            return jsonify(key=key, status=None, reason_code=None, result=None), 404
+        return jsonify(key=key, status=task.status, reason_code=task.reason_code, result=task.result)
 
     return create_runtime_app(runtime, api, [bp])
 
@@ -49,9 +51,14 @@ def plan(settings: RuntimeSettings, name: str) -> WorkerPlan:
         log.error("crash_at_start is set; exiting")
         sys.exit(3)
     stored = KIND.credentials_from(settings.credentials.get_secret_value() if settings.credentials else None)
-    return WorkerPlan(runtime=Runtime(settings, Instance(KIND.name, name), role="worker"),
-                      handler=lambda job: {"echo": f"{echo.greeting} {job.task.payload['text']}",
-                                           "stored_secret": stored is not None})
+
+    def handle(job):
+        text = job.task.payload["text"]
+        if echo.crash_on and text == echo.crash_on:
+            raise RuntimeError(f"echo cannot take {text!r}")  # a bug, as far as the worker can tell
+        return {"echo": f"{echo.greeting} {text}", "stored_secret": stored is not None}
+
+    return WorkerPlan(runtime=Runtime(settings, Instance(KIND.name, name), role="worker"), handler=handle)
 
 
 def api_main(argv=None) -> None:
