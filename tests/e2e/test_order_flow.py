@@ -65,7 +65,7 @@ def test_the_worker_process_answers_its_own_probes(hub):
     alive = requests.get(hub.worker_probe_url + "/alive", timeout=5)
     assert alive.status_code == 200 and alive.json()["state"] == "running"
     ready = requests.get(hub.worker_probe_url + "/ready", timeout=5)
-    assert ready.status_code == 200 and ready.json() == {"ok": True, "database": True, "broker": True}
+    assert ready.status_code == 200 and ready.json() == {"ready": True, "database": True, "broker": True}
     hub.proxy.cut()
     assert requests.get(hub.worker_probe_url + "/ready", timeout=10).status_code == 503
     hub.proxy.restore()

@@ -14,10 +14,10 @@ from .metrics import exposition
 log = logging.getLogger("hub.probes")
 
 
-def serve_probes(port: int, alive: Callable[[], dict], ready: Callable[[], dict],
+def serve_probes(port: int, alive: Callable[[], tuple[dict, int]], ready: Callable[[], tuple[dict, int]],
                  host: str = "127.0.0.1") -> ThreadingHTTPServer:
-    """Start the probe server in a daemon thread. `alive()` / `ready()` return a JSON-able dict whose
-    `ok` key decides between 200 and 503."""
+    """Start the probe server in a daemon thread. `alive()` / `ready()` return the JSON-able answer and its
+    status (`probes.readiness` makes the latter)."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
@@ -27,8 +27,8 @@ def serve_probes(port: int, alive: Callable[[], dict], ready: Callable[[], dict]
             if probe is None:
                 body = {"error": {"code": "not_found", "message": "try /alive, /ready or /metrics"}}
                 return self._send(404, json.dumps(body).encode(), "application/json")
-            answer = probe()
-            return self._send(200 if answer.get("ok") else 503, json.dumps(answer).encode(), "application/json")
+            answer, status = probe()
+            return self._send(status, json.dumps(answer).encode(), "application/json")
 
         def _send(self, status: int, body: bytes, content_type: str) -> None:
             self.send_response(status)

@@ -45,6 +45,7 @@ from .jsonlog import log_context
 from .metrics import TASK_LATENCY, TASK_RETRIES, TASKS_CREATED, TASKS_FAILED, WORKER_UP
 from .models import TaskStatus, utcnow
 from .probe_server import serve_probes
+from .probes import readiness
 from .retry import backoff_delay
 from .runtime import Runtime
 from .tasks import TaskView
@@ -190,13 +191,13 @@ class Worker:
             return False
         return True
 
-    def _alive(self) -> dict:
-        return {"ok": not self.stopping.is_set(), "instance": self.rt.instance.id, "state": self.state,
-                "current_task": self.current}
+    def _alive(self) -> tuple[dict, int]:
+        alive = not self.stopping.is_set()
+        return {"alive": alive, "instance": self.rt.instance.id, "state": self.state,
+                "current_task": self.current}, 200 if alive else 503
 
-    def _ready(self) -> dict:
-        database, broker = db_ping(self.rt.engine), self.rt.broker.ping()
-        return {"ok": database and broker, "database": database, "broker": broker}
+    def _ready(self) -> tuple[dict, int]:
+        return readiness(database=db_ping(self.rt.engine), broker=self.rt.broker.ping())
 
     def _beat(self) -> None:
         try:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import signal
-import threading
 from collections import deque
 
 from flask import Blueprint, Response, current_app, jsonify
@@ -14,6 +11,7 @@ from hub_runtime.db import UNAVAILABLE as DATABASE_UNAVAILABLE
 from hub_runtime.db import ping as db_ping
 from hub_runtime.kinds import installed_kinds
 from hub_runtime.metrics import exposition
+from hub_runtime.probes import readiness, stop_soon
 from hub_runtime.tasks import iso
 from hub_runtime.web.errors import error_body
 from hub_runtime.web.openapi import ErrorBody, OpenAPI
@@ -189,8 +187,8 @@ def manager_blueprint(manager: Manager, api: OpenAPI) -> Blueprint:
 
     @api.operation(bp, "/ready", "GET", summary="readiness: the registry database answers", **probe)
     def ready():
-        ok = db_ping(manager.engine)
-        return jsonify(ready=ok, database=ok), 200 if ok else 503
+        body, status = readiness(database=db_ping(manager.engine))
+        return jsonify(body), status
 
     @api.operation(bp, "/metrics", "GET", summary="Prometheus metrics", **probe)
     def metrics():
@@ -210,8 +208,6 @@ def manager_blueprint(manager: Manager, api: OpenAPI) -> Blueprint:
     @api.operation(bp, "/kill", "PUT", summary="graceful shutdown of the manager (instances are stopped)",
                    tag="process contract")
     def kill():
-        if not current_app.testing:
-            threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGTERM)).start()
-        return jsonify(was_running=True, stopping=True)
+        return jsonify(stop_soon(really=not current_app.testing))
 
     return bp

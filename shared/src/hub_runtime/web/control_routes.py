@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
-import threading
 
 from flask import Blueprint, Response, current_app, jsonify
 from pydantic import BaseModel, Field
@@ -16,6 +14,7 @@ from ..control import PAUSED, RUNNING
 from ..db import ping as db_ping
 from ..errors import NotReplayable
 from ..metrics import exposition
+from ..probes import readiness, stop_soon
 from ..runtime import Runtime
 from ..tasks import TaskView, iso
 from .errors import ApiError
@@ -122,8 +121,8 @@ def control_blueprint(runtime: Runtime, api: OpenAPI, cancel_running: bool = Fal
     @api.operation(bp, "/ready", "GET", responses={200: ReadyAnswer, 503: ReadyAnswer},
                    summary="readiness: database and broker reachable", **probe)
     def ready():
-        database, broker = db_ping(runtime.engine), runtime.broker.ping()
-        return jsonify(ready=database and broker, database=database, broker=broker), 200 if database and broker else 503
+        body, status = readiness(database=db_ping(runtime.engine), broker=runtime.broker.ping())
+        return jsonify(body), status
 
     @api.operation(bp, "/metrics", "GET", summary="Prometheus metrics", **probe)
     def metrics():
@@ -193,10 +192,7 @@ def control_blueprint(runtime: Runtime, api: OpenAPI, cancel_running: bool = Fal
     @api.operation(bp, "/kill", "PUT", responses={200: KillAnswer},
                    summary="graceful shutdown of this API process", **guarded)
     def kill():
-        log.warning("kill requested; shutting down")
-        if not current_app.testing:
-            threading.Timer(0.2, os.kill, (server_pid(), signal.SIGTERM)).start()
-        return jsonify(was_running=True, stopping=True)
+        return jsonify(stop_soon(server_pid(), really=not current_app.testing))
 
     return bp
 
