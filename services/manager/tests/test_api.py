@@ -3,6 +3,8 @@
 import pytest
 from sqlalchemy.exc import OperationalError
 
+from hub_runtime.config import RuntimeSettings
+from hub_runtime.runtime import Instance, Runtime
 from manager.app import create_app
 from manager.settings import ManagerSettings
 
@@ -125,10 +127,22 @@ def test_secrets_survive_key_rotation(tmp_path):
         return build_manager(ManagerSettings(api_token="t" * 20, data_dir=tmp_path, secret_keys=keys,
                                              database_url=f"sqlite:///{tmp_path}/m.db", _env_file=None))
 
+    def instance_with(keys):  # the instance's own database, as the manager starts it on SQLite
+        return Runtime(RuntimeSettings(api_token="t" * 20, data_dir=tmp_path / "instances" / "erp-rot",
+                                       secret_keys=keys, _env_file=None,
+                                       database_url=f"sqlite:///{tmp_path}/instances/erp-rot/hub.db"),
+                       Instance("erp", "Rot"))
+
     first = manager_with(old)
     _, token = first.registry.create("erp", "Rot", ERP["settings"], {"username": "u", "password": "p"}, False)
+    instance = instance_with(old)
+    task = instance.tasks.submit("erp_order", "o1", {}, {"password": "order-pw"}).task
+    instance.close()
     rotated = manager_with(f"{new},{old}")
-    assert rotated.registry.rotate_encryption() == 1
+    assert rotated.rotate_secrets() == (1, 1)
     after = manager_with(new)  # the old key is gone: everything must read under the new one
     assert after.registry.token("erp-rot") == token
     assert after.registry.credentials("erp-rot") == {"username": "u", "password": "p"}
+    instance = instance_with(new)
+    assert instance.tasks.secret_of(task.id) == {"password": "order-pw"}
+    instance.close()

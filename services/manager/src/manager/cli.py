@@ -24,14 +24,15 @@ def main(argv=None) -> None:
     parser.add_argument("port", type=int, nargs="?", default=8000)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--rotate-secrets", action="store_true",
-                        help="re-encrypt every stored credential and token under the first key of "
-                             "HUB_SECRET_KEYS, then exit (after prepending a new key)")
+                        help="re-encrypt every stored credential and token (the registry's and the "
+                             "instances' tasks') under the first key of HUB_SECRET_KEYS, then exit")
     args = parser.parse_args(argv)
     settings = load_settings(ManagerSettings)
     setup_logging(settings.log_level, settings.log_format, service="manager")
     manager = build_manager(settings)
     if args.rotate_secrets:
-        print(f"re-encrypted the secrets of {manager.registry.rotate_encryption()} integrations")
+        integrations, tasks = manager.rotate_secrets()
+        print(f"re-encrypted the secrets of {integrations} integrations and the credentials of {tasks} tasks")
         return
     app = create_app(settings, manager)
     # One process by design: it owns the instances' processes. The API is for a GUI and operators, not

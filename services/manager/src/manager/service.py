@@ -13,9 +13,10 @@ import requests
 import requests.adapters
 from sqlalchemy import Engine
 
-from hub_runtime.db import normalize_url
+from hub_runtime.db import make_engine, normalize_url
 from hub_runtime.kinds import installed_kinds
 from hub_runtime.secrets import key_setting, write_secrets_file
+from hub_runtime.tasks import reencrypt_task_secrets
 
 from .registry import IntegrationView, Registry, RegistryError
 from .settings import ManagerSettings
@@ -97,6 +98,23 @@ class Manager:
         if self.settings.amqp_url is not None:
             env["AMQP_URL"] = self.settings.amqp_url.get_secret_value()
         return env
+
+    def rotate_secrets(self) -> tuple[int, int]:
+        """Re-encrypt under the first key of HUB_SECRET_KEYS what the registry stores and the credentials
+        of the instances' tasks (the instances use the manager's keys): (integrations, tasks)."""
+        integrations = self.registry.rotate_encryption()
+        if normalize_url(self.settings.database_url).startswith("postgresql"):  # the instances share it
+            return integrations, reencrypt_task_secrets(self.engine, self.registry.box)
+        tasks = 0
+        for view in self.registry.list():
+            database = self.settings.instances_dir / view.id / "hub.db"
+            if database.exists():
+                engine = make_engine(f"sqlite:///{database}")
+                try:
+                    tasks += reencrypt_task_secrets(engine, self.registry.box)
+                finally:
+                    engine.dispose()
+        return integrations, tasks
 
     def instance_keys(self, data_dir) -> str:
         """The keys an instance encrypts its tasks' secrets with: the manager's, so that `manager

@@ -7,7 +7,7 @@ moving them through their statuses, and the views the control endpoints show.
 - `store`: `TaskStore`, which puts them together.
 """
 
-from .store import TaskStore
+from .store import TaskStore, reencrypt_task_secrets
 from .views import Started, Submitted, TaskView, iso
 
-__all__ = ["Started", "Submitted", "TaskStore", "TaskView", "iso"]
+__all__ = ["Started", "Submitted", "TaskStore", "reencrypt_task_secrets", "TaskView", "iso"]

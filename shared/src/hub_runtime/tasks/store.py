@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import Engine, delete, func, inspect, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..db import transaction
@@ -20,6 +20,20 @@ from .views import Started, Submitted, TaskView
 from .writer import StoreWriter, outbox_body
 
 log = logging.getLogger("hub.tasks")
+
+
+def reencrypt_task_secrets(engine: Engine, box: SecretBox) -> int:
+    """Re-encrypt the stored credentials of every task in this database under `box`'s first key (after a
+    new key was put first in HUB_SECRET_KEYS: `manager --rotate-secrets`); how many. 0 where no instance
+    has made its tables yet."""
+    if not inspect(engine).has_table(Task.__tablename__):
+        return 0
+    with engine.begin() as connection:
+        rows = connection.execute(select(Task.id, Task.secret).where(Task.secret.is_not(None))
+                                  .with_for_update()).all()
+        for task_id, token in rows:
+            connection.execute(update(Task).where(Task.id == task_id).values(secret=box.rotate(token)))
+    return len(rows)
 
 
 class TaskStore:
