@@ -1,4 +1,4 @@
-"""The process contract (DESIGN.md) as erp-api serves it."""
+"""The process contract (docs/erp-orders.md, Endpoints) as erp-api serves it."""
 
 import pytest
 

@@ -1,6 +1,6 @@
 """The runtime's Flask application factories. `create_service_app` gives any HTTP service JSON errors,
 request ids, bearer-token auth and its OpenAPI document; `create_app` adds the process contract of an
-integration instance (DESIGN.md). A service adds its own blueprints."""
+integration instance (docs/architecture.md). A service adds its own blueprints."""
 
 from __future__ import annotations
 

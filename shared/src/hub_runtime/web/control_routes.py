@@ -1,4 +1,4 @@
-"""The process contract every instance API serves (DESIGN.md): probes, metrics, queue control, kill."""
+"""The process contract every instance API serves (docs/architecture.md): probes, metrics, queue control, kill."""
 
 from __future__ import annotations
 
