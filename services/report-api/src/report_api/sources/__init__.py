@@ -7,7 +7,7 @@ and, once installed, every report-api instance can serve it (`HUB_REPORT_SOURCES
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
+from hub_runtime.kinds import load_plugin, plugin_names
 
 from .base import JobContext, Produced, ReportParams, ReportRequestError, ReportSource, SourceEnv
 
@@ -26,19 +26,18 @@ class UnknownSource(LookupError):
 
 def installed() -> list[str]:
     """The names of the installed sources."""
-    return sorted({ep.name for ep in entry_points(group=GROUP)})
+    return plugin_names(GROUP)
 
 
 def load_sources(names: list[str] | None = None) -> dict[str, ReportSource]:
     """The named sources (every installed one without names), loaded; `UnknownSource` names a missing one."""
-    found = {ep.name: ep for ep in entry_points(group=GROUP)}
     sources = {}
-    for name in names if names is not None else sorted(found):
-        if name not in found:
-            raise UnknownSource(name, sorted(found))
-        source = found[name].load()
+    for name in names if names is not None else installed():
+        try:
+            source = load_plugin(GROUP, name)
+        except LookupError:
+            raise UnknownSource(name, installed()) from None
         if not isinstance(source, ReportSource) or source.name != name:
-            raise TypeError(f"the {GROUP!r} entry point {name!r} ({found[name].value}) is not a ReportSource "
-                            f"named {name!r}")
+            raise TypeError(f"the {GROUP!r} entry point {name!r} is not a ReportSource named {name!r}")
         sources[name] = source
     return sources
