@@ -13,7 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPTRY = Path(sys.executable).with_name("deptry")
-DEV_TOOLS = {"pytest", "pytest-timeout", "ruff", "schemathesis", "hypothesis", "deptry", "pandas", "persist-queue"}
+DEV_TOOLS = {"pytest", "pytest-timeout", "ruff", "schemathesis", "openapi-spec-validator", "hypothesis", "deptry",
+             "pandas", "persist-queue"}
 
 
 def makefile_list(name: str) -> list[str]:
