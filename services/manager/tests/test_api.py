@@ -106,13 +106,14 @@ def test_an_integration_this_manager_cannot_run_is_refused_before_anything_chang
     assert detail["active"] is False and detail["health"]["state"] == "stopped"
 
 
-def test_everything_but_probes_needs_the_management_token(client):
+def test_everything_but_probes_and_documentation_needs_the_management_token(client):
     anonymous = client.application.test_client()
     assert anonymous.get("/alive").status_code == 200 and anonymous.get("/metrics").status_code == 200
     assert anonymous.get("/ready").json == {"ready": True, "database": True}
-    for path in ("/integrations", "/queue", "/openapi.json"):
+    for path in ("/integrations", "/queue"):
         assert anonymous.get(path).status_code == 401
-    paths = client.get("/openapi.json").json["paths"]
+    assert anonymous.get("/docs").status_code == 200  # documentation is public: it holds no secret
+    paths = anonymous.get("/openapi.json").json["paths"]
     assert "/integrations/{integration_id}/worker/stop" in paths and "/integrations" in paths
 
 

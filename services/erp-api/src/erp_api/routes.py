@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, send_file
+from flask import jsonify, send_file
 
 from hub_runtime.artifacts import ArtifactStore
 from hub_runtime.errors import IdempotencyConflict
@@ -11,14 +11,14 @@ from hub_runtime.metrics import TASKS_DUPLICATE, TASKS_RECEIVED
 from hub_runtime.runtime import Runtime
 from hub_runtime.web.app_factory import note_request
 from hub_runtime.web.errors import ApiError
-from hub_runtime.web.openapi import ErrorBody, OpenAPI
+from hub_runtime.web.openapi import APIBlueprint, ErrorBody, OpenAPI
 
 from .handlers import ORDER_KIND, WrongWorkshop, place_order, status_view
 from .schemas import CreateOrder, OrderAccepted, OrderStatus, StatusQuery
 
 
-def orders_blueprint(runtime: Runtime, api: OpenAPI) -> Blueprint:
-    bp = Blueprint("orders", __name__)
+def orders_blueprint(runtime: Runtime, api: OpenAPI) -> APIBlueprint:
+    bp = APIBlueprint("orders", __name__)
     instance = runtime.instance
     artifacts = ArtifactStore(runtime.settings.artifact_dir)
     received = TASKS_RECEIVED.labels(instance.id, ORDER_KIND)  # looked up once, not per request

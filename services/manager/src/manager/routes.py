@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Response, current_app, jsonify
 
 from hub_runtime.db import UNAVAILABLE as DATABASE_UNAVAILABLE
 from hub_runtime.db import ping as db_ping
@@ -14,7 +14,7 @@ from hub_runtime.metrics import exposition
 from hub_runtime.probes import readiness, stop_soon
 from hub_runtime.tasks import iso
 from hub_runtime.web.errors import error_body
-from hub_runtime.web.openapi import ErrorBody, OpenAPI
+from hub_runtime.web.openapi import APIBlueprint, ErrorBody, OpenAPI
 
 from .registry import IntegrationView, RegistryError
 from .schemas import (
@@ -48,8 +48,8 @@ def integration_json(view: IntegrationView) -> dict:
             "probe_port": view.probe_port, "created_at": iso(view.created_at), "updated_at": iso(view.updated_at)}
 
 
-def manager_blueprint(manager: Manager, api: OpenAPI) -> Blueprint:
-    bp = Blueprint("manager", __name__)
+def manager_blueprint(manager: Manager, api: OpenAPI) -> APIBlueprint:
+    bp = APIBlueprint("manager", __name__)
     registry = manager.registry
     tag = {"tag": "integrations"}
 

@@ -1,6 +1,6 @@
 """The runtime's Flask application factories. `create_service_app` gives any HTTP service JSON errors,
-request ids, bearer-token auth and its OpenAPI document; `create_app` adds the process contract of an
-integration instance (docs/architecture.md). A service adds its own blueprints."""
+request ids, bearer-token auth, its OpenAPI document and Swagger UI (flask-openapi3); `create_app` adds the
+process contract of an integration instance (docs/architecture.md). A service adds its own blueprints."""
 
 from __future__ import annotations
 
@@ -8,20 +8,22 @@ import hmac
 import logging
 import time
 
-from flask import Blueprint, Flask, Response, jsonify, request
+from flask import Flask, request
+from flask_openapi3 import OpenAPI as DocumentedApp
 
 from ..ids import random_hex
 from ..jsonlog import new_context
 from ..runtime import Runtime
 from .control_routes import control_blueprint
+from .docs import docs_blueprint
 from .errors import ApiError, register_error_handlers
 from .json import FastJSONProvider
-from .openapi import OpenAPI
+from .openapi import APIBlueprint, ErrorBody, OpenAPI
 
 log = logging.getLogger("hub.http")
 
 
-def create_app(runtime: Runtime, api: OpenAPI, blueprints: list[Blueprint] = (), *,
+def create_app(runtime: Runtime, api: OpenAPI, blueprints: list[APIBlueprint] = (), *,
                cancel_running: bool = False) -> Flask:
     """An integration instance's API: the process contract (`cancel_running`: see `control_blueprint`)
     plus the service's blueprints."""
@@ -31,15 +33,18 @@ def create_app(runtime: Runtime, api: OpenAPI, blueprints: list[Blueprint] = (),
     return app
 
 
-def create_service_app(name: str, token: str, api: OpenAPI, blueprints: list[Blueprint] = ()) -> Flask:
-    app = Flask(name)
+def create_service_app(name: str, token: str, api: OpenAPI, blueprints: list[APIBlueprint] = ()) -> Flask:
+    # every operation documents its error answers as `default: ErrorBody` (see OpenAPI.operation), which is
+    # where flask-openapi3 would otherwise add its own validation error answer; it validates no request itself
+    app = DocumentedApp(name, info=api.info(), security_schemes=api.security_schemes(), doc_ui=False,
+                        validation_error_status="default", validation_error_model=ErrorBody)
     app.json = FastJSONProvider(app)
     app.json.sort_keys = False
     register_error_handlers(app)
     token_bytes = token.encode()
     api.token_auth = lambda: _check_bearer(request.environ, token_bytes)  # operations with auth="token"
     for bp in [*blueprints, docs_blueprint(api)]:
-        app.register_blueprint(bp)
+        app.register_api(bp)
     app.wsgi_app = RequestLog(app.wsgi_app)
     return app
 
@@ -89,20 +94,6 @@ def note_request(message: str, **fields) -> None:
     """Say what a request did on its access line instead of logging a line of its own: the line then
     reads `POST /create 200: order accepted`, with `fields` (one log line per request, not two)."""
     request.environ[_NOTE] = (message, fields)
-
-
-def docs_blueprint(api: OpenAPI) -> Blueprint:
-    bp = Blueprint("docs", __name__)
-
-    @api.operation(bp, "/openapi.json", "GET", summary="this OpenAPI document", tag="documentation")
-    def openapi_json():
-        return jsonify(api.document())
-
-    @api.operation(bp, "/docs", "GET", summary="browsable API documentation", tag="documentation")
-    def docs():
-        return Response(api.docs_page(), mimetype="text/html")
-
-    return bp
 
 
 def _check_bearer(environ: dict, token: bytes) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Response, current_app, jsonify
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -18,7 +18,7 @@ from ..probes import readiness, stop_soon
 from ..runtime import Runtime
 from ..tasks import TaskView, iso
 from .errors import ApiError
-from .openapi import ErrorBody, OpenAPI
+from .openapi import APIBlueprint, ErrorBody, OpenAPI
 
 log = logging.getLogger("hub.control")
 
@@ -100,11 +100,11 @@ def queued(task: TaskView) -> dict:
             "payload": task.payload, "created_at": iso(task.created_at)}
 
 
-def control_blueprint(runtime: Runtime, api: OpenAPI, cancel_running: bool = False) -> Blueprint:
+def control_blueprint(runtime: Runtime, api: OpenAPI, cancel_running: bool = False) -> APIBlueprint:
     """The process contract's routes. `cancel_running`: `/clear_queue` also cancels the tasks being
     processed (their handlers stop, see `hub_runtime.errors.TaskCancelled`); for work that can stop
     half-way, such as reports, not for an ERP order whose line may already be written."""
-    bp = Blueprint("control", __name__)
+    bp = APIBlueprint("control", __name__)
     probe = {"auth": "none", "tag": "process contract"}
     guarded = {"tag": "process contract"}
 

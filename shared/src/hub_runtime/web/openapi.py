@@ -1,32 +1,41 @@
-"""Routes declared once with their pydantic models: the models validate requests and make the OpenAPI
-document, so the document cannot drift from the code.
+"""Routes declared once with their pydantic models, on flask-openapi3's `APIBlueprint`: the models validate
+requests here, and flask-openapi3 makes the OpenAPI document from them, so the document cannot drift from
+the code.
 
     @api.operation(bp, "/create", "POST", body=CreateOrder, responses={200: OrderAccepted})
     def create(body: CreateOrder): ...
 
-Each operation names how callers authenticate (`auth`):
-- `"token"` (default): the instance's bearer token (`HUB_API_TOKEN`), checked by the `token_auth` callable
-  the app factory gives the `OpenAPI`;
-- `"user"`: a user's access token, checked by the `user_auth` callable the service gives its `OpenAPI`
-  before the view runs (report-api's JWTs);
+Each operation names how callers authenticate (`auth`), which is checked before the request is validated
+and documented as the operation's security scheme:
+- `"token"` (default): the instance's bearer token (`HUB_API_TOKEN`, scheme `bearerAuth`), checked by the
+  `token_auth` callable the app factory gives the `OpenAPI`;
+- `"user"`: a user's access token (scheme `userAuth`), checked by the `user_auth` callable the service gives
+  its `OpenAPI` before the view runs (report-api's JWTs);
 - `"none"`: public (probes, documentation).
 """
 
 from __future__ import annotations
 
 import functools
-import html
-import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from flask import Blueprint, request
-from pydantic import BaseModel, ValidationError
+from flask import request
+from flask_openapi3 import APIBlueprint, FileStorage, Info, Tag
+from flask_openapi3.utils import parse_body, parse_rule
+from pydantic import BaseModel, Field, ValidationError, create_model
 
 from .errors import ApiError, validation_error
 
-AUTH_SCHEMES = {"token": "bearer", "user": "user", "none": None}  # auth -> OpenAPI security scheme
+__all__ = ["APIBlueprint", "ErrorBody", "ErrorDetail", "OpenAPI", "parse_model"]
+
+SECURITY_SCHEMES = {  # auth -> (OpenAPI security scheme name, its definition)
+    "token": ("bearerAuth", {"type": "http", "scheme": "bearer", "description": "the instance's API token"}),
+    "user": ("userAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                          "description": "a user's access token from /api/auth/login/"}),
+}
+AUTH = (*SECURITY_SCHEMES, "none")
 
 
 class ErrorDetail(BaseModel):
@@ -36,6 +45,8 @@ class ErrorDetail(BaseModel):
 
 
 class ErrorBody(BaseModel):
+    """Every error answer: `{"error": {"code", "message", "fields"?}}`."""
+
     error: ErrorDetail
 
 
@@ -44,119 +55,101 @@ def _no_token_auth() -> None:
 
 
 @dataclass
-class Operation:
-    rule: str
-    method: str
-    summary: str
-    body: type[BaseModel] | None
-    query: type[BaseModel] | None
-    responses: dict[int, type[BaseModel] | None]
-    auth: str
-    tag: str
-    form: type[BaseModel] | None = None
-    files: tuple[str, ...] = ()
-
-
-@dataclass
 class OpenAPI:
+    """One API's routes and what its document says about it; the app factory builds the app from it."""
+
     title: str
     version: str = "1.0.0"
     description: str = ""
     user_auth: Callable[[], None] | None = None  # raises ApiError(401) unless a valid user token came
     token_auth: Callable[[], None] = _no_token_auth  # the app factory sets the instance token's check
-    operations: list[Operation] = field(default_factory=list)
 
-    def operation(self, bp: Blueprint, rule: str, method: str, *, summary: str = "",
+    def info(self) -> Info:
+        described = {"description": self.description} if self.description else {}
+        return Info(title=self.title, version=self.version, **described)
+
+    def security_schemes(self) -> dict[str, dict]:
+        used = ("token", "user") if self.user_auth is not None else ("token",)
+        return dict(SECURITY_SCHEMES[auth] for auth in used)
+
+    def operation(self, bp: APIBlueprint, rule: str, method: str, *, summary: str = "",
                   body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
                   responses: dict[int, type[BaseModel] | None] | None = None, auth: str = "token",
                   tag: str = "service", form: type[BaseModel] | None = None, files: tuple[str, ...] = ()):
-        """Register a view on `bp`; it receives `body=` / `query=` already validated (400 otherwise).
+        """Register a view on `bp`; it receives its path parameters, and `body=` / `query=` already
+        validated (400 otherwise).
 
         `form` and `files` only describe a request the view reads itself (a multipart upload it streams to
         disk): a `multipart/form-data` body with these file parts and the form model's fields, and, when
         there is a `form`, the same model as an `application/json` body."""
-        if auth not in AUTH_SCHEMES:
-            raise ValueError(f"auth must be one of {', '.join(AUTH_SCHEMES)}")
+        if auth not in AUTH:
+            raise ValueError(f"auth must be one of {', '.join(AUTH)}")
         if auth == "user" and self.user_auth is None:
             raise ValueError("auth='user' needs OpenAPI(user_auth=...)")
-        responses = responses or {200: None}
+        check = {"token": lambda: self.token_auth(), "user": lambda: self.user_auth()}.get(auth)
+        documented = dict(responses or {200: None})
+        if body is not None or query is not None or form is not None or files:
+            documented.setdefault(400, ErrorBody)
+        if check is not None:
+            documented.setdefault(401, ErrorBody)
+        documented["default"] = ErrorBody  # any other error answer (404, 405, 500...) has the same shape
 
         def decorate(view):
             @functools.wraps(view)
             def wrapper(**kwargs):
-                if auth == "token":
-                    self.token_auth()
-                elif auth == "user":
-                    self.user_auth()
+                if check is not None:
+                    check()
                 if body is not None:
                     kwargs["body"] = parse_model(body, _json_body(), "body")
                 if query is not None:
                     kwargs["query"] = parse_model(query, request.args.to_dict(), "query")
                 return view(**kwargs)
 
-            bp.add_url_rule(rule, view_func=wrapper, methods=[method])
-            self.operations.append(Operation(rule, method.upper(), summary or (view.__doc__ or "").strip(),
-                                             body, query, responses, auth, tag, form, tuple(files)))
+            # what flask-openapi3 documents: the annotated request parts; it validates none of them itself
+            # (the mark of its `validate_request`: the view validates its own request, after the auth check)
+            wrapper.__annotations__ = _documented_parts(view.__name__, rule, body, query, form, files)
+            wrapper.__delay_validate_request__ = True
+            security = [{SECURITY_SCHEMES[auth][0]: []}] if check is not None else None
+            register = getattr(bp, method.lower())
+            register(rule, summary=summary or None, tags=[Tag(name=tag)], responses=documented,
+                     security=security)(wrapper)
+            if form is not None:
+                _also_as_json(bp, rule, method, form)
             return wrapper
 
         return decorate
 
-    def document(self) -> dict:
-        schemas: dict[str, dict] = {"ErrorBody": _schema(ErrorBody, {})}
-        paths: dict[str, dict] = {}
-        for op in self.operations:
-            entry: dict = {"summary": op.summary, "tags": [op.tag], "responses": {}}
-            if op.auth != "none":
-                entry["security"] = [{AUTH_SCHEMES[op.auth]: []}]
-            if op.body is not None:
-                entry["requestBody"] = {"required": True, "content": {"application/json": {
-                    "schema": _ref(op.body, schemas)}}}
-            elif op.form is not None or op.files:
-                entry["requestBody"] = _upload_body(op, schemas)
-            if op.query is not None:
-                required = op.query.model_json_schema().get("required", [])
-                entry["parameters"] = [
-                    {"name": name, "in": "query", "required": name in required,
-                     "schema": {k: v for k, v in prop.items() if k != "title"}}
-                    for name, prop in op.query.model_json_schema()["properties"].items()
-                ]
-            for status, model in op.responses.items():
-                described = {"description": _STATUS_TEXT.get(status, "answer")}
-                if model is not None:
-                    described["content"] = {"application/json": {"schema": _ref(model, schemas)}}
-                entry["responses"][str(status)] = described
-            if op.auth != "none":
-                entry["responses"].setdefault("401", {"description": "missing or wrong bearer token",
-                                                      "content": {"application/json": {
-                                                          "schema": {"$ref": "#/components/schemas/ErrorBody"}}}})
-            if op.body is not None or op.query is not None or "requestBody" in entry:
-                entry["responses"].setdefault("400", {"description": "invalid request", "content": {
-                    "application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}})
-            path = _openapi_path(op.rule)
-            paths.setdefault(path, {})[op.method.lower()] = entry
-        return {
-            "openapi": "3.1.0",
-            "info": {"title": self.title, "version": self.version, "description": self.description},
-            "paths": paths,
-            "components": {"schemas": schemas,
-                           "securitySchemes": {
-                               "bearer": {"type": "http", "scheme": "bearer", "description": "the instance token"},
-                               "user": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-                                        "description": "a user's access token from /api/auth/login/"}}},
-        }
 
-    def docs_page(self) -> str:
-        """A self-contained HTML page listing every operation and its schemas (no CDN needed)."""
-        doc = self.document()
-        rows = []
-        for path, methods in doc["paths"].items():
-            for method, op in methods.items():
-                lock = "" if "security" not in op else " &#128274;"
-                codes = ", ".join(op["responses"])
-                rows.append(f"<tr><td><b>{method.upper()}</b></td><td><code>{html.escape(path)}</code>{lock}"
-                            f"</td><td>{html.escape(op['summary'])}</td><td>{codes}</td></tr>")
-        schemas = html.escape(json.dumps(doc["components"]["schemas"], indent=2))
-        return _DOCS_TEMPLATE.format(title=html.escape(self.title), rows="\n".join(rows), schemas=schemas)
+def _documented_parts(name: str, rule: str, body, query, form, files) -> dict:
+    parts = {}
+    params = re.findall(r"<(?:\w+:)?(\w+)>", rule)
+    if params:
+        parts["path"] = create_model(f"{_camel(name)}Path", **{p: (str, ...) for p in params})
+    if body is not None:
+        parts["body"] = body
+    if query is not None:
+        parts["query"] = query
+    if form is not None or files:
+        parts["form"] = create_model(f"{_camel(name)}Form", __base__=form or BaseModel,
+                                     **{f: (FileStorage, _OPTIONAL_PART) for f in files})
+    return parts
+
+
+# a file part the request may leave out (the model only documents: it validates nothing, so no default is shown)
+_OPTIONAL_PART = Field(None, json_schema_extra=lambda schema: schema.pop("default"))
+
+
+def _also_as_json(bp: APIBlueprint, rule: str, method: str, form: type[BaseModel]) -> None:
+    """The form's fields may come as a JSON body too; the body is needed only if the form has required fields."""
+    operation = getattr(bp.paths[parse_rule(rule, url_prefix=bp.url_prefix)], method.lower())
+    content, schemas = parse_body(form)
+    operation.requestBody.content.update(content)
+    operation.requestBody.required = bool(form.model_json_schema().get("required"))
+    bp.components_schemas.update(schemas)
+
+
+def _camel(name: str) -> str:
+    return "".join(part.title() for part in name.split("_"))
 
 
 def _json_body() -> dict:
@@ -175,53 +168,3 @@ def parse_model(model: type[BaseModel], data: dict, where: str) -> BaseModel:
         return model.model_validate(data)
     except ValidationError as exc:
         raise validation_error(exc, where) from None
-
-
-def _schema(model: type[BaseModel], schemas: dict) -> dict:
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-    for name, definition in schema.pop("$defs", {}).items():
-        schemas.setdefault(name, definition)
-    return schema
-
-
-def _ref(model: type[BaseModel], schemas: dict) -> dict:
-    if model.__name__ not in schemas:
-        schemas[model.__name__] = _schema(model, schemas)
-    return {"$ref": f"#/components/schemas/{model.__name__}"}
-
-
-def _upload_body(op: Operation, schemas: dict) -> dict:
-    """The request body of an operation that takes files (multipart) or, without files, its form as JSON."""
-    content: dict = {}
-    form: dict = {"type": "object", "properties": {}}
-    if op.form is not None:
-        content["application/json"] = {"schema": _ref(op.form, schemas)}
-        form = schemas[op.form.__name__]
-    parts = {name: {"type": "string", "contentMediaType": "application/octet-stream"} for name in op.files}
-    multipart = {**form, "properties": {**form["properties"], **parts}}
-    multipart.pop("title", None)
-    content = {"multipart/form-data": {"schema": multipart}, **content}
-    # a form with required fields needs a body; so does an upload without a form (its parts are alternatives)
-    required = bool(form.get("required")) or op.form is None
-    return {"required": required, "content": content}
-
-
-def _openapi_path(rule: str) -> str:
-    return re.sub(r"<(?:[a-z]+:)?([a-zA-Z_]+)>", r"{\1}", rule)
-
-
-_STATUS_TEXT = {200: "OK", 201: "created", 202: "accepted", 400: "invalid request", 401: "unauthorized",
-                404: "not found", 409: "conflict", 410: "gone", 413: "too large", 429: "too many requests",
-                503: "unavailable"}
-
-_DOCS_TEMPLATE = """<!doctype html>
-<html><head><meta charset="utf-8"><title>{title}</title>
-<style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:4px 10px;text-align:left}}
-tr:nth-child(even){{background:#f4f4f4}}pre{{background:#f8f8f8;padding:1em;overflow:auto}}</style>
-</head><body><h1>{title}</h1>
-<p>Machine-readable document: <a href="openapi.json">openapi.json</a>. &#128274; = needs
-<code>Authorization: Bearer &lt;token&gt;</code>.</p>
-<table><tr><th>method</th><th>path</th><th>summary</th><th>responses</th></tr>
-{rows}
-</table><h2>Schemas</h2><pre>{schemas}</pre></body></html>
-"""

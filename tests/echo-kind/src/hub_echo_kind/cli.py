@@ -6,14 +6,14 @@ from __future__ import annotations
 import logging
 import sys
 
-from flask import Blueprint, jsonify
+from flask import jsonify
 from pydantic import BaseModel, Field
 
 from hub_runtime.config import RuntimeSettings
 from hub_runtime.entrypoints import WorkerPlan, run_api, run_worker
 from hub_runtime.runtime import Instance, Runtime
 from hub_runtime.web.app_factory import create_app as create_runtime_app
-from hub_runtime.web.openapi import OpenAPI
+from hub_runtime.web.openapi import APIBlueprint, OpenAPI
 
 from .kind import KIND
 
@@ -28,7 +28,7 @@ class EchoRequest(BaseModel):
 def create_app(settings: RuntimeSettings, name: str):
     runtime = Runtime(settings, Instance(KIND.name, name))
     api = OpenAPI(f"echo-api: {name}")
-    bp = Blueprint("echo", __name__)
+    bp = APIBlueprint("echo", __name__)
 
     @api.operation(bp, "/echo", "POST", body=EchoRequest, summary="queue an echo")
     def echo(body: EchoRequest):

@@ -24,7 +24,7 @@ from hub_runtime.errors import TaskCancelled, TaskInterrupted
 from hub_runtime.worker import Job
 
 if TYPE_CHECKING:
-    from flask import Blueprint
+    from hub_runtime.web.openapi import APIBlueprint
 
     from ..settings import ReportSettings
     from ..storage import Storage
@@ -118,7 +118,7 @@ class ReportSource:
     params: type[ReportParams]
     handler: Callable[[ReportParams, JobContext], Produced]
     summary: str = ""
-    routes: Callable[[SourceRoutes], Blueprint] | None = None  # None: the JSON routes for any source
+    routes: Callable[[SourceRoutes], APIBlueprint] | None = None  # None: the JSON routes for any source
     check: Callable[[str, ReportParams, SourceEnv], None] | None = None  # (user_id, params, env); raises
     # ReportRequestError when a job cannot be queued
     uses_uploads: bool = False  # its jobs read files users uploaded (the upload routes are its own)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify, request
+from flask import g, jsonify, request
 
 from hub_runtime.web.errors import ApiError
-from hub_runtime.web.openapi import ErrorBody, OpenAPI
+from hub_runtime.web.openapi import APIBlueprint, ErrorBody, OpenAPI
 
 from ..auth import Auth, AuthError, Tokens
 from .schemas import Login, Message, Refresh, RefreshedOut, Register, TokensOut
@@ -39,8 +39,8 @@ def _tokens(tokens: Tokens, full_user: bool) -> dict:
     return {"user": user, "access": tokens.access, "refresh": tokens.refresh}
 
 
-def auth_blueprint(auth: Auth, api: OpenAPI) -> Blueprint:
-    bp = Blueprint("auth", __name__)
+def auth_blueprint(auth: Auth, api: OpenAPI) -> APIBlueprint:
+    bp = APIBlueprint("auth", __name__)
     tag = "users"
 
     @api.operation(bp, "/api/auth/register/", "POST", body=Register, auth="none", tag=tag,

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import mimetypes
 
-from flask import Blueprint, Response, g, jsonify, request, send_file
+from flask import Response, g, jsonify, request, send_file
 
 from hub_runtime.models import TaskStatus
 from hub_runtime.web.errors import ApiError
-from hub_runtime.web.openapi import ErrorBody, OpenAPI
+from hub_runtime.web.openapi import APIBlueprint, ErrorBody, OpenAPI
 
 from ..reports import Reports
 from ..storage import Storage
@@ -25,8 +25,8 @@ def media_type(fmt: str) -> str:
     return MEDIA_TYPES.get(fmt) or mimetypes.guess_type(f"report.{fmt}")[0] or "application/octet-stream"
 
 
-def reports_blueprint(storage: Storage, reports: Reports, api: OpenAPI) -> Blueprint:
-    bp = Blueprint("reports", __name__)
+def reports_blueprint(storage: Storage, reports: Reports, api: OpenAPI) -> APIBlueprint:
+    bp = APIBlueprint("reports", __name__)
 
     def user() -> str:
         return g.principal.user_id

@@ -3,11 +3,11 @@ route to create one (`SourceRoutes.schedule`)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify
+from flask import g, jsonify
 
 from hub_runtime.tasks import iso
 from hub_runtime.web.errors import ApiError
-from hub_runtime.web.openapi import ErrorBody, OpenAPI
+from hub_runtime.web.openapi import APIBlueprint, ErrorBody, OpenAPI
 
 from ..models import Schedule
 from ..reports import Reports
@@ -27,8 +27,8 @@ def schedule_view(schedule: Schedule, reports: Reports) -> dict:
             "missed_ticks": schedule.missed_ticks, "detail": schedule.detail, "created_at": iso(schedule.created_at)}
 
 
-def schedules_blueprint(reports: Reports, schedules: Schedules, api: OpenAPI) -> Blueprint:
-    bp = Blueprint("schedules", __name__)
+def schedules_blueprint(reports: Reports, schedules: Schedules, api: OpenAPI) -> APIBlueprint:
+    bp = APIBlueprint("schedules", __name__)
     tag = "schedules"
 
     def user() -> str:

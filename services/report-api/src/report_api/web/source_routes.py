@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, Response, g, jsonify
+from flask import Response, g, jsonify
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from hub_runtime.web.errors import ApiError
-from hub_runtime.web.openapi import ErrorBody, OpenAPI
+from hub_runtime.web.openapi import APIBlueprint, ErrorBody, OpenAPI
 
 from ..reports import Reports
 from ..schedules import CronError, Schedules, parse_cron
@@ -41,8 +41,8 @@ class SourceRoutes:
     reports: Reports
     schedules: Schedules
 
-    def blueprint(self) -> Blueprint:
-        return Blueprint(f"source_{self.source.name}", __name__)
+    def blueprint(self) -> APIBlueprint:
+        return APIBlueprint(f"source_{self.source.name}", __name__)
 
     @staticmethod
     def user() -> str:
@@ -79,7 +79,7 @@ def refused(exc: ReportRequestError, problem_fields=None) -> ApiError:
     return ApiError(400, exc.code, exc.message, problem_fields(exc.problems) if problem_fields else None)
 
 
-def json_routes(ctx: SourceRoutes) -> Blueprint:
+def json_routes(ctx: SourceRoutes) -> APIBlueprint:
     """The routes of a source without routes of its own: its parameters as a JSON body."""
     source, api = ctx.source, ctx.api
     bp = ctx.blueprint()

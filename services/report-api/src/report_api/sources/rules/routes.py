@@ -3,10 +3,10 @@ uploads. Every route needs a user's access token; a user only ever sees their ow
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import jsonify
 
 from hub_runtime.web.errors import ApiError
-from hub_runtime.web.openapi import ErrorBody
+from hub_runtime.web.openapi import APIBlueprint, ErrorBody
 
 from ...web.files import multipart, request_options
 from ...web.schemas import GenerateOut, ScheduleCreated
@@ -55,7 +55,7 @@ def check_found(uploads: Uploads, found: dict) -> None:
         raise ApiError(400, FIT_ERROR, exc.message, problem_fields(exc.problems)) from None
 
 
-def rules_blueprint(ctx: SourceRoutes) -> Blueprint:
+def rules_blueprint(ctx: SourceRoutes) -> APIBlueprint:
     api, uploads = ctx.api, Uploads(ctx.storage, ctx.reports.sessions)
     max_rules_bytes = ctx.settings.max_rules_bytes
     bp = ctx.blueprint()
