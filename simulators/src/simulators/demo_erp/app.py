@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
+from ..serving import register_access_log
 from .api import EXTENSION_KEY, ErpContext, api, error_response, sim
 from .faults import Faults
 from .store import Sessions, Store
@@ -35,7 +35,7 @@ def create_app(state_file: str | os.PathLike[str] | None = None, session_ttl: fl
     app.register_blueprint(sim)
     app.register_blueprint(web)
     _register_error_handlers(app)
-    _register_access_log(app)
+    register_access_log(app, access_log)
     return app
 
 
@@ -61,18 +61,3 @@ def _register_error_handlers(app: Flask) -> None:
         if is_ui_path(request.path):
             return error_page(500, INTERNAL_ERROR, "internal_error")
         return error_response("internal_error", "internal error", 500)
-
-
-def _register_access_log(app: Flask) -> None:
-    """One line per request: method, path, status, milliseconds. Never bodies, headers or query strings,
-    so passwords and tokens cannot end up in the log."""
-
-    @app.before_request
-    def _start_timer() -> None:
-        g.erp_started = time.perf_counter()
-
-    @app.after_request
-    def _log_request(response: Response) -> Response:
-        elapsed_ms = (time.perf_counter() - g.get("erp_started", time.perf_counter())) * 1000
-        access_log.info("%s %s %d %.1fms", request.method, request.path, response.status_code, elapsed_ms)
-        return response
