@@ -493,7 +493,7 @@ def test_counters_show_one_login_for_many_reports(base):
 
 
 def test_concurrent_logins_are_counted(base):
-    set_faults(base, latency_ms=1500, latency_path="/iam/auth/jwt/login")
+    set_faults(base, latency_ms=2500, latency_path="/iam/auth/jwt/login")  # long enough to overlap
     threads = [threading.Thread(target=login, args=(base,)) for _ in range(2)]
     for thread in threads:
         thread.start()
