@@ -53,8 +53,9 @@ def _stop(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def serve(app: Flask, name: str, host: str, port: int) -> int:
-    """Serve `app` (threaded) until SIGTERM or Ctrl-C; the exit status for `main`."""
+def serve(app: Flask, name: str, host: str, port: int, on_exit: Callable[[], None] | None = None) -> int:
+    """Serve `app` (threaded) until SIGTERM or Ctrl-C, then run `on_exit` (e.g. stop a server beside it);
+    the exit status for `main`."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # our access log replaces werkzeug's
     try:
@@ -71,5 +72,7 @@ def serve(app: Flask, name: str, host: str, port: int) -> int:
         pass
     finally:
         server.server_close()
+        if on_exit is not None:
+            on_exit()
     print(f"{name} stopped", flush=True)
     return 0

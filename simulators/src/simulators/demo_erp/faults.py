@@ -25,9 +25,10 @@ same document as before the web UI existed.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import asdict, dataclass, fields
 from typing import Any
+
+from ..switches import FaultConfigError, Switches, parse_switches
 
 MAX_LATENCY_MS = 60_000
 _INT_LIMITS = {
@@ -43,9 +44,7 @@ _INT_LIMITS = {
 _BOOL_SETTINGS = ("ui_changed_ids",)
 ACTIONS = ("expire_sessions", "ui_expire_sessions")
 
-
-class FaultConfigError(ValueError):
-    """The body posted to `/_sim/faults` is not a valid fault configuration."""
+__all__ = ["ACTIONS", "FaultConfigError", "FaultSettings", "Faults", "parse_fault_body"]
 
 
 @dataclass
@@ -66,46 +65,14 @@ _UI_DEFAULTS = {f.name: f.default for f in fields(FaultSettings) if f.name.start
 
 def parse_fault_body(body: object) -> tuple[dict[str, int | bool], dict[str, bool]]:
     """Split a `/_sim/faults` body into (settings, actions); raise `FaultConfigError` if invalid."""
-    if not isinstance(body, dict):
-        raise FaultConfigError("body must be a JSON object")
-    unknown = sorted(set(body) - set(_INT_LIMITS) - set(_BOOL_SETTINGS) - set(ACTIONS))
-    if unknown:
-        raise FaultConfigError(f"unknown keys: {', '.join(unknown)}")
-    settings: dict[str, int | bool] = {}
-    actions: dict[str, bool] = {}
-    for key, value in body.items():
-        if key in ACTIONS or key in _BOOL_SETTINGS:
-            if not isinstance(value, bool):
-                raise FaultConfigError(f"{key} must be true or false")
-            (actions if key in ACTIONS else settings)[key] = value
-            continue
-        low, high = _INT_LIMITS[key]
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise FaultConfigError(f"{key} must be an integer between {low} and {high}")
-        settings[key] = value
-    return settings, actions
+    return parse_switches(body, _INT_LIMITS, _BOOL_SETTINGS, ACTIONS)
 
 
-class Faults:
+class Faults(Switches):
     """The current fault settings; the countdowns are consumed atomically."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._settings = FaultSettings()
-
-    def update(self, **settings: int | bool) -> dict[str, Any]:
-        with self._lock:
-            for key, value in settings.items():
-                setattr(self._settings, key, value)
-            return self._snapshot()
-
-    def clear(self) -> None:
-        with self._lock:
-            self._settings = FaultSettings()
-
-    def snapshot(self) -> dict[str, Any]:
-        with self._lock:
-            return self._snapshot()
+        super().__init__(FaultSettings())
 
     def _snapshot(self) -> dict[str, Any]:
         return {key: value for key, value in asdict(self._settings).items()
@@ -146,11 +113,3 @@ class Faults:
     def take_ui_failure_after_save(self) -> bool:
         """Whether this saved line is answered with a 500 page (`ui_fail_after_save` counting down)."""
         return self._take("ui_fail_after_save")
-
-    def _take(self, countdown: str) -> bool:
-        with self._lock:
-            remaining = getattr(self._settings, countdown)
-            if remaining <= 0:
-                return False
-            setattr(self._settings, countdown, remaining - 1)
-            return True
