@@ -353,7 +353,7 @@ def test_the_seed_decides_the_ids(sim, token):
 
 
 def test_report_lifecycle_down_to_the_xlsx_from_s3(sim, token):
-    sim.faults(job_duration_ms=3_600_000)  # an hour / SPEED: still PROCESSING while we look
+    sim.faults(job_duration_ms=86_400_000)  # a day / SPEED: still PROCESSING while we look
     report = new_report(sim, token)
     assert set(report) == {"id", "name", "jsonVersion", "createdOn", "reportStatus", "reportFileStatus",
                            "doneReportFiles", "countReportFiles"}
@@ -395,7 +395,7 @@ def test_other_report_files(sim, token):
 
 
 def test_a_url_for_an_unfinished_report_finds_no_file(sim, token):
-    sim.faults(job_duration_ms=3_600_000)
+    sim.faults(job_duration_ms=86_400_000)
     report = new_report(sim, token)
     assert requests.get(presigned(sim, token, report["id"]), timeout=10).status_code == 404
 

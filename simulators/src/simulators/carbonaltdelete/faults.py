@@ -29,7 +29,7 @@ _INT_LIMITS = {
     "fail_next": (0, 1_000_000),
     "fail_status": (400, 599),
     "fail_next_report": (0, 1_000_000),
-    "job_duration_ms": (0, 3_600_000),
+    "job_duration_ms": (0, 86_400_000),
     "url_ttl_s": (1, 604_800),  # S3's own limit for SigV4 presigned URLs is 7 days
     "token_ttl_s": (1, 7 * 24 * 3600),
 }
