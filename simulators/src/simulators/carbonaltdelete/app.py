@@ -7,7 +7,7 @@ import logging
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from ..common import register_access_log
+from ..serving import register_access_log
 from .api import api
 from .auth import Tokens
 from .context import EXTENSION_KEY, CadContext

@@ -7,7 +7,7 @@ import sys
 import uuid
 from collections.abc import Sequence
 
-from ..common import credential_pair, serve
+from ..serving import name_and, serve
 from .app import close_app, create_app
 from .data import DEMO_API_KEY, DEMO_API_SECRET, DEMO_EMAIL, DEMO_PASSWORD
 
@@ -23,7 +23,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="port of the S3 endpoint (moto), on --host; default any free one")
     parser.add_argument("--url-ttl", type=_url_ttl, default=300, metavar="S",
                         help="presigned URL lifetime in seconds (default 300)")
-    parser.add_argument("--user", action="append", default=[], type=credential_pair, metavar="EMAIL:PASSWORD",
+    parser.add_argument("--user", action="append", default=[], type=name_and("PASSWORD"), metavar="EMAIL:PASSWORD",
                         help=f"another user (repeatable); {DEMO_EMAIL}:{DEMO_PASSWORD} is always there")
     parser.add_argument("--api-key", action="append", default=[], type=_api_key, metavar="KEY:SECRET",
                         help=f"another API key, a UUID (repeatable); {DEMO_API_KEY}:{DEMO_API_SECRET} is always there")
@@ -45,7 +45,7 @@ def _url_ttl(text: str) -> int:
 
 
 def _api_key(text: str) -> tuple[str, str]:
-    key, secret = credential_pair(text)
+    key, secret = name_and("SECRET")(text)
     try:
         return str(uuid.UUID(key)), secret
     except ValueError:

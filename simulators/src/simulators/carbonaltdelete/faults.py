@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..common import FaultConfigError, Switches, parse_switches
+from ..switches import FaultConfigError, Switches, parse_switches
 
 __all__ = ["ACTIONS", "FaultConfigError", "FaultSettings", "Faults", "parse_fault_body"]
 
