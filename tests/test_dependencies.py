@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DEPTRY = Path(sys.executable).with_name("deptry")
 DEV_TOOLS = {"pytest", "pytest-timeout", "ruff", "schemathesis", "openapi-spec-validator", "hypothesis", "deptry",
-             "pandas", "persist-queue"}
+             "pandas", "persist-queue", "moto"}
 
 
 def makefile_list(name: str) -> list[str]:
