@@ -168,6 +168,7 @@ class Reports:
             "finished_at": iso(job.finished_at),
             "output_bytes": job.output_bytes,
             "download_url": f"/api/reports/{job.task_id}/download" if ready else None,
+            "summary": result or None,
             "history": [{"status": user_state(s), "at": iso(at), "detail": d}
                         for s, at, d in (task.history if task else ())],
         }

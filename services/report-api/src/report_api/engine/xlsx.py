@@ -15,8 +15,9 @@ MAX_SHEET_ROWS = 1_048_576  # Excel's limit, the header row included
 
 class XlsxReportWriter:
     def __init__(self, path: str | os.PathLike, columns: list[str], kinds: list[str], sheet_name: str = "Report",
-                 max_rows: int = MAX_SHEET_ROWS):
+                 max_rows: int = MAX_SHEET_ROWS, widths: list[float] | None = None):
         self.path = Path(path)
+        self.widths = widths  # each column's width in characters (every sheet), or Excel's default
         self.columns, self.kinds = columns, kinds
         self.sheet_name, self.max_rows = sheet_name, max_rows
         self.workbook = xlsxwriter.Workbook(str(self.path), {
@@ -36,6 +37,8 @@ class XlsxReportWriter:
         name = self.sheet_name if self.sheets == 1 else f"{self.sheet_name} ({self.sheets})"
         self.sheet = self.workbook.add_worksheet(name)
         self.sheet.freeze_panes(1, 0)
+        for c, width in enumerate(self.widths or ()):
+            self.sheet.set_column(c, c, width)
         self.sheet.write_row(0, 0, self.columns, self.header_format)
         self.row = 1
 

@@ -122,6 +122,9 @@ class ReportSource:
     check: Callable[[str, ReportParams, SourceEnv], None] | None = None  # (user_id, params, env); raises
     # ReportRequestError when a job cannot be queued
     uses_uploads: bool = False  # its jobs read files users uploaded (the upload routes are its own)
+    formats: tuple[str, ...] = ()  # the formats a finished report can be downloaded in besides its own
+    render: Callable[[Path, str, dict, Path, str], None] | None = None  # (report file, format, the job's
+    # summary, target, task_id): write the report in another of `formats` to target
 
     def parse(self, params: dict) -> ReportParams:
         """The stored or requested parameters as this source's model (pydantic's ValidationError if not)."""

@@ -5,8 +5,11 @@ Each source brings its own routes to queue and schedule reports (`report_api.sou
 from __future__ import annotations
 
 import mimetypes
+import tempfile
+from pathlib import Path
 
 from flask import Response, g, jsonify, request, send_file
+from pydantic import BaseModel, Field
 
 from hub_runtime.models import TaskStatus
 from hub_runtime.web.errors import ApiError
@@ -49,11 +52,12 @@ def reports_blueprint(storage: Storage, reports: Reports, api: OpenAPI) -> APIBl
     def list_reports():
         return jsonify(reports=reports.views(reports.list(user())))
 
-    @api.operation(bp, "/api/reports/<task_id>/download", "GET", auth="user", tag="reports",
-                   responses={200: None, 404: ErrorBody, 409: ErrorBody, 410: ErrorBody},
-                   summary="the report file (CSV, or the format that was asked for), streamed")
-    def download(task_id: str):
-        return _send(_job(task_id))
+    @api.operation(bp, "/api/reports/<task_id>/download", "GET", auth="user", tag="reports", query=FormatQuery,
+                   responses={200: None, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 410: ErrorBody},
+                   summary="the report file (CSV, or the format that was asked for), streamed; `?format=` another "
+                           "format its source offers (gcore: json, csv, xlsx)")
+    def download(task_id: str, query: FormatQuery):
+        return _send(_job(task_id), query.format)
 
     @api.operation(bp, "/api/download-report-view/", "GET", auth="user", tag="reports",
                    responses={200: None, 404: ErrorBody, 413: ErrorBody},
@@ -77,14 +81,44 @@ def reports_blueprint(storage: Storage, reports: Reports, api: OpenAPI) -> APIBl
             raise ApiError(404, "report_not_found", f"you have no report {task_id!r}")
         return job
 
-    def _send(job) -> Response:
+    def _send(job, fmt: str | None = None) -> Response:
         task = reports.tasks.find(job.task_id, with_history=False)
         if task is not None and task.status == TaskStatus.CREATED and job.output_path is None:
             raise ApiError(410, "report_expired", f"report {job.task_id} was deleted after the retention period")
         view = reports.report_view(job, task)
         if view["download_url"] is None:
             raise ApiError(409, "report_not_ready", f"report {job.task_id} is {view['state']}; nothing to download")
-        return send_file(storage.root / job.output_path, mimetype=media_type(job.fmt), as_attachment=True,
-                         download_name=f"report-{job.task_id}.{job.fmt}", max_age=0, conditional=True)
+        return send_report(storage, reports, job, (task.result or {}) if task else {}, fmt)
 
     return bp
+
+
+class FormatQuery(BaseModel):
+    format: str | None = Field(None, pattern="^[a-z]{2,8}$", description="a format the report's source offers "
+                               "besides the report's own (e.g. json, xlsx); default: the report's own")
+
+
+def send_report(storage: Storage, reports: Reports, job, result: dict, fmt: str | None = None,
+                attachment: bool = True) -> Response:
+    """A finished report's file, streamed: as made, or rendered by its source in another of its formats
+    (into a staging file that is gone once sent). 400 `format_not_available` for a format it does not offer."""
+    path = storage.root / job.output_path
+    fmt = fmt or job.fmt
+    headers = {"mimetype": media_type(fmt), "as_attachment": attachment,
+               "download_name": f"report-{job.task_id}.{fmt}", "max_age": 0}
+    if fmt == job.fmt:
+        return send_file(path, conditional=True, **headers)
+    source = reports.sources.get(job.source)
+    if source is None or source.render is None or fmt not in source.formats:
+        offered = (source.formats if source is not None else ()) or (job.fmt,)
+        raise ApiError(400, "format_not_available", f"report {job.task_id} can be downloaded as "
+                       f"{', '.join(offered)}, not {fmt}", {"format": f"one of {', '.join(offered)}"})
+    handle = tempfile.NamedTemporaryFile(dir=storage.staging, prefix="render-", suffix=f".{fmt}", delete=False)  # noqa: SIM115
+    handle.close()
+    target = Path(handle.name)
+    try:
+        source.render(path, fmt, result, target, job.task_id)
+        rendered = target.open("rb")
+    finally:
+        target.unlink(missing_ok=True)  # the open file stays readable until the response closes it
+    return send_file(rendered, **headers)

@@ -88,6 +88,8 @@ class ReportOut(BaseModel):
     finished_at: str | None
     output_bytes: int | None
     download_url: str | None
+    summary: dict | None = Field(None, description="what the source's job reported when it ended (e.g. gcore: "
+                                 "the Gcore report of each product, and the products that failed and why)")
     history: list[HistoryEntry]
 
 
