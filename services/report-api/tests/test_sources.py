@@ -120,9 +120,9 @@ def test_sources_are_found_by_their_entry_points(tmp_path, api_token):
     from report_api.sources.rules import SOURCE
 
     assert load_sources()["rules"] is SOURCE and load_sources(["rules"]) == {"rules": SOURCE}
-    with pytest.raises(UnknownSource, match="'gcore'.*installed: .*rules"):
-        load_sources(["gcore"])
-    with pytest.raises(ValidationError, match="no report source 'gcore' is installed"):
-        ReportSettings(data_dir=tmp_path, api_token=api_token, report_sources="rules, gcore", _env_file=None)
+    with pytest.raises(UnknownSource, match="'carbon'.*installed: .*gcore, rules"):
+        load_sources(["carbon"])
+    with pytest.raises(ValidationError, match="no report source 'carbon' is installed"):
+        ReportSettings(data_dir=tmp_path, api_token=api_token, report_sources="rules, carbon", _env_file=None)
     assert ReportSettings(data_dir=tmp_path, api_token=api_token, report_sources=" rules ",
                           _env_file=None).source_names == ["rules"]
