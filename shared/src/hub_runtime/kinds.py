@@ -100,7 +100,8 @@ class Kind:
 
     def processes(self, integration_name: str, api_port: int, probe_port: int, host: str,
                   settings: Mapping) -> list[ProcessSpec]:
-        env = {**self.environment(settings), "HUB_PROBE_PORT": str(probe_port), "HUB_HOST": host}
+        env = {**self.environment(settings), "HUB_KIND": self.name, "HUB_PROBE_PORT": str(probe_port),
+               "HUB_HOST": host}
         return [
             ProcessSpec("api", [self.api, str(api_port), integration_name, "--host", host], env, "/alive"),
             ProcessSpec("worker", [self.worker, integration_name], env, "/alive"),

@@ -14,7 +14,6 @@ from .settings import ReportSettings
 from .sources import ReportSource, SourceEnv, load_sources
 from .storage import Storage
 
-KIND = "rules"  # the manager's kind of a report instance (its queue: rules.<slug>), whatever it serves
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -26,7 +25,7 @@ class ReportService:
                  sources: dict[str, ReportSource] | None = None):
         self.settings = settings
         self.sources = sources if sources is not None else load_sources(settings.source_names)
-        self.runtime = Runtime(settings, Instance(KIND, name), role=role)
+        self.runtime = Runtime(settings, Instance(settings.kind, name), role=role)
         migrate(self.runtime.engine, MIGRATIONS, "alembic_version_report")
         sessions = self.runtime.sessions
         self.storage = Storage(settings.storage_dir(self.runtime.instance.slug))

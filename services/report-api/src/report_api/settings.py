@@ -19,6 +19,9 @@ class ReportSettings(RuntimeSettings, RulesSettings):
 
     model_config = SettingsConfigDict(**RuntimeSettings.model_config)  # not RulesSettings' extra="forbid"
 
+    kind: str = Field("rules", pattern=r"^[a-z][a-z0-9-]*$",
+                      description="the instance's kind (rules, gcore, ...; the manager sets it): it names the "
+                                  "instance's queue and rows, <kind>.<slug>")
     report_sources: str = Field(
         "", description="the report sources this instance serves, comma-separated (e.g. rules); empty: every "
                         "installed one")
