@@ -30,7 +30,9 @@ class S3Store:
         self._client = boto3.client(
             "s3", endpoint_url=settings.cad_s3_endpoint_url, region_name=settings.cad_s3_region,
             config=Config(connect_timeout=settings.cad_timeout_seconds, read_timeout=settings.cad_timeout_seconds,
-                          retries={"max_attempts": settings.cad_retry_attempts, "mode": "standard"}))
+                          retries={"max_attempts": settings.cad_retry_attempts, "mode": "standard"},
+                          # an S3-compatible endpoint (MinIO, Ceph...) rarely has a name per bucket
+                          s3={"addressing_style": "path"} if settings.cad_s3_endpoint_url else None))
 
     def key(self, company_id: str, period: str, task_id: str, extension: str) -> str:
         period_part = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in period) or "period"
