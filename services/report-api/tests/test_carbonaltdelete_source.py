@@ -66,8 +66,8 @@ def sim(sim_server, monkeypatch) -> Sim:
 
 
 def fast_settings(url: str) -> dict:
-    return {"cad_api_url": url, "cad_timeout_seconds": 10, "cad_retry_attempts": 3, "cad_retry_base_seconds": 0.05,
-            "cad_poll_seconds": 0.05, "cad_poll_max_seconds": 0.2, "cad_report_timeout_seconds": 60}
+    return {"api_url": url, "timeout_seconds": 10, "retry_attempts": 3, "retry_base_seconds": 0.05,
+            "poll_seconds": 0.05, "poll_max_seconds": 0.2, "report_timeout_seconds": 60}
 
 
 @pytest.fixture(params=["sqlite"])
@@ -198,7 +198,7 @@ def test_upstream_5xx_is_retried(user, run_queued, sim):
 
 def test_an_upstream_down_for_longer_than_the_budget_is_transient(sim):
     sim.faults(fail_next=10, fail_status=500)
-    with client_for(sim, cad_retry_attempts=2) as client, pytest.raises(TransientError) as failed:
+    with client_for(sim, retry_attempts=2) as client, pytest.raises(TransientError) as failed:
         client.login()
     assert failed.value.reason_code == "upstream_unavailable" and "after 2 tries" in failed.value.reason_text
 
@@ -217,7 +217,8 @@ def test_the_api_refuses_bad_parameters_and_schedules_downloads(user, sim):
 def test_without_stored_credentials_nothing_is_queued(user, sim):
     answer = user.post_json(BASE, {})
     assert answer.status_code == 400 and answer.json["error"]["code"] == "not_configured", answer.json
-    assert "api_key + api_secret, or email + password" in answer.json["error"]["message"]
+    assert "no carbonaltdelete credentials are stored" in answer.json["error"]["message"]
+    assert "api_key, api_secret, email, password" in answer.json["error"]["message"]
 
 
 def test_an_inventory_is_copied_to_s3_when_a_bucket_is_configured(user, run_queued, sim, monkeypatch):
@@ -228,8 +229,8 @@ def test_an_inventory_is_copied_to_s3_when_a_bucket_is_configured(user, run_queu
     s3 = boto3.client("s3", endpoint_url=endpoint, region_name="eu-central-1",
                       config=Config(s3={"addressing_style": "path"}))
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
-    for name, value in {"cad_s3_bucket": bucket, "cad_s3_endpoint_url": endpoint,
-                        "cad_s3_region": "eu-central-1"}.items():
+    for name, value in {"s3_bucket": bucket, "s3_endpoint_url": endpoint,
+                        "s3_region": "eu-central-1"}.items():
         monkeypatch.setenv(KIND.env_name(name), value)
     status = download(user, run_queued, {"company_name": "Demo Company"})
     assert status["state"] == "finished", status

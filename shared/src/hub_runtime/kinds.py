@@ -25,6 +25,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 KINDS_GROUP = "hub.kinds"
 
 
+class KindConfigError(ValueError):
+    """An instance's kind settings or stored credentials are missing or invalid (the message names the
+    variables or fields, never a value)."""
+
+
 class InstanceSettings(BaseModel):
     """The settings every kind has: its fields are read from `HUB_<NAME>` whatever the kind's prefix."""
 
@@ -76,27 +81,51 @@ class Kind:
             env.update(self.extra_env(model))
         return env
 
-    def settings_from_environment(self, environ: Mapping[str, str] | None = None) -> InstanceSettings:
+    def read_settings(self, environ: Mapping[str, str] | None = None) -> InstanceSettings:
         """The instance's side of `environment`: its settings, from the variables the manager (or a
-        deployment file) set. Exits with one line per bad variable, like `config.load_settings`."""
+        deployment file) set; `KindConfigError` naming each bad variable."""
         environ = os.environ if environ is None else environ
         values = {name: environ[self.env_name(name)] for name in self.settings.model_fields
                   if self.env_name(name) in environ}
         try:
             return self.settings.model_validate(values)
         except ValidationError as exc:
-            lines = [f"invalid configuration for the {self.name} kind:"]
-            for err in exc.errors(include_url=False):
-                name = self.env_name(str(err["loc"][0])) if err["loc"] else "?"
-                lines.append(f"  {name}: {'is required' if err['type'] == 'missing' else err['msg']}")
-            print("\n".join(lines), file=sys.stderr)
+            problems = [f"{self.env_name(str(err['loc'][0])) if err['loc'] else '?'}: "
+                        f"{'is required' if err['type'] == 'missing' else err['msg']}"
+                        for err in exc.errors(include_url=False)]
+            raise KindConfigError(f"invalid configuration for the {self.name} kind: " + "; ".join(problems)) from None
+
+    def settings_from_environment(self, environ: Mapping[str, str] | None = None) -> InstanceSettings:
+        """`read_settings` for a process's start: exits with the message, like `config.load_settings`."""
+        try:
+            return self.read_settings(environ)
+        except KindConfigError as exc:
+            print(str(exc).replace(": ", ":\n  ", 1).replace("; ", "\n  "), file=sys.stderr)
             raise SystemExit(2) from None
 
-    def credentials_from(self, stored: Mapping | None) -> BaseModel | None:
-        """The integration's stored credentials (`RuntimeSettings.credentials`) as this kind's model."""
+    def credentials_from(self, stored) -> BaseModel | None:
+        """The integration's stored credentials (`RuntimeSettings.credentials`, a pydantic `Secret`, or a
+        dict) as this kind's model; None when none are stored. `KindConfigError` naming the fields (never a
+        value) when they do not fit the model."""
         if stored is None or self.credentials is None:
             return None
-        return self.credentials.model_validate(stored)
+        try:
+            return self.credentials.model_validate(stored.get_secret_value() if hasattr(stored, "get_secret_value")
+                                                   else stored)
+        except ValidationError as exc:
+            fields = sorted({".".join(map(str, err["loc"])) for err in exc.errors(include_url=False) if err["loc"]})
+            rule = next((err["msg"] for err in exc.errors(include_url=False) if not err["loc"]), "")
+            raise KindConfigError(f"the stored {self.name} credentials are not valid: "
+                                  + (f"check {', '.join(fields)}" if fields else rule)) from None
+
+    def required_credentials(self, stored) -> BaseModel:
+        """`credentials_from` for a kind that cannot work without them: `KindConfigError` when none are stored."""
+        credentials = self.credentials_from(stored)
+        if credentials is None:
+            fields = ", ".join(self.credentials.model_fields) if self.credentials else "none"
+            raise KindConfigError(f"no {self.name} credentials are stored for this integration (set them in the "
+                                  f"manager; the kind's fields: {fields})")
+        return credentials
 
     def processes(self, integration_name: str, api_port: int, probe_port: int, host: str,
                   settings: Mapping) -> list[ProcessSpec]:

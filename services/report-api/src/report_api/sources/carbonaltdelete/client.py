@@ -83,7 +83,7 @@ class CarbonAltDeleteClient:
     def __init__(self, settings: CarbonAltDeleteSettings, credentials: CarbonAltDeleteCredentials, *,
                  wait: Callable[[float], object] = time.sleep, http: requests.Session | None = None):
         self.settings = settings
-        self.base_url = settings.cad_api_url.rstrip("/")
+        self.base_url = settings.api_url.rstrip("/")
         self._credentials = credentials
         self._wait = wait
         self.http = http or requests.Session()
@@ -233,7 +233,7 @@ class CarbonAltDeleteClient:
         overall timeout. `on_poll(elapsed_fraction)` is called before each wait (it may raise to stop)."""
         settings = self.settings
         started = time.monotonic()
-        delay = settings.cad_poll_seconds
+        delay = settings.poll_seconds
         while True:
             report = self._call("GET", f"/api/reports/v1/reports/{report_id}", what="the report's status")
             status = report.get("reportFileStatus")
@@ -243,14 +243,14 @@ class CarbonAltDeleteClient:
                 raise PermanentError(REPORT_FAILED, f"CarbonAltDelete could not make the files of report "
                                      f"{report_id} ({report.get('name')!r}): reportFileStatus FAILED")
             elapsed = time.monotonic() - started
-            if elapsed >= settings.cad_report_timeout_seconds:
+            if elapsed >= settings.report_timeout_seconds:
                 raise PermanentError(REPORT_TIMEOUT, f"report {report_id} was not ready after "
-                                     f"{settings.cad_report_timeout_seconds:g} s (reportFileStatus {status}, "
+                                     f"{settings.report_timeout_seconds:g} s (reportFileStatus {status}, "
                                      f"HUB_CAD_REPORT_TIMEOUT_SECONDS)")
             if on_poll is not None:
-                on_poll(elapsed / settings.cad_report_timeout_seconds)
-            self._wait(min(delay, settings.cad_report_timeout_seconds - elapsed))
-            delay = min(delay * 1.5, settings.cad_poll_max_seconds)
+                on_poll(elapsed / settings.report_timeout_seconds)
+            self._wait(min(delay, settings.report_timeout_seconds - elapsed))
+            delay = min(delay * 1.5, settings.poll_max_seconds)
 
     def presigned_url(self, report_id: str, report_type: str, file_type: str) -> str:
         return self._call("GET", f"/api/reports/v1/reports/{report_id}/presigned-url", what="the download URL",
@@ -260,11 +260,11 @@ class CarbonAltDeleteClient:
         """The report's file, streamed to `dest` through a presigned S3 URL; a URL that expired before it was
         used (S3's 403 "Request has expired") is replaced by a new one."""
         fetches = 0
-        for attempt in range(1, self.settings.cad_retry_attempts + URL_TRIES):
+        for attempt in range(1, self.settings.retry_attempts + URL_TRIES):
             fetches += 1
             url = self.presigned_url(report_id, report_type, file_type)
             try:
-                with self.http.get(url, stream=True, timeout=self.settings.cad_timeout_seconds) as response:
+                with self.http.get(url, stream=True, timeout=self.settings.timeout_seconds) as response:
                     if response.status_code == 200:
                         size, digest = _stream(response, dest)
                         return Downloaded(dest, size, digest, fetches)
@@ -287,9 +287,9 @@ class CarbonAltDeleteClient:
                     raise PermanentError(UPSTREAM_REFUSED, f"S3 refused the download of report {report_id}: "
                                          f"{response.status_code} {code} {message}".strip())
                 problem = f"S3 answered {response.status_code} {code}".strip()
-            if attempt >= self.settings.cad_retry_attempts:
+            if attempt >= self.settings.retry_attempts:
                 raise TransientError(UPSTREAM_UNAVAILABLE, f"{problem} ({attempt} tries)")
-            self._wait(backoff_delay(attempt, self.settings.cad_retry_base_seconds, 60.0))
+            self._wait(backoff_delay(attempt, self.settings.retry_base_seconds, 60.0))
         raise TransientError(UPSTREAM_UNAVAILABLE, f"the file of report {report_id} could not be downloaded")
 
     # --- HTTP ------------------------------------------------------------------------------------------------
@@ -312,7 +312,7 @@ class CarbonAltDeleteClient:
     def _request(self, method: str, path: str, *, what: str, auth: bool = True, **kwargs) -> requests.Response:
         """One API call, retried on 5xx, 429 and timeouts (TransientError after the budget); a 401 on an
         authenticated call re-authenticates once and tries again."""
-        attempts = self.settings.cad_retry_attempts
+        attempts = self.settings.retry_attempts
         reauthenticated = False
         attempt = 0
         while True:
@@ -335,14 +335,14 @@ class CarbonAltDeleteClient:
                 raise TransientError(UPSTREAM_UNAVAILABLE, f"CarbonAltDelete did not answer {what} "
                                      f"({method} {path}): {problem} after {attempt} tries")
             delay = retry_after if retry_after is not None else backoff_delay(
-                attempt, self.settings.cad_retry_base_seconds, 60.0)
+                attempt, self.settings.retry_base_seconds, 60.0)
             log.warning("CarbonAltDelete %s: %s; retry %d in %.1fs", what, problem, attempt, delay)
             self._wait(delay)
 
     def _send(self, method: str, path: str, *, token: str | None = None, **kwargs) -> requests.Response:
         headers = {"Authorization": f"bearer {token}"} if token else {}
         return self.http.request(method, self.base_url + path, headers=headers,
-                                 timeout=self.settings.cad_timeout_seconds, **kwargs)
+                                 timeout=self.settings.timeout_seconds, **kwargs)
 
     def _credential_names(self) -> str:
         return "api_key and api_secret" if self._credentials.uses_api_key else "email and password"

@@ -7,11 +7,12 @@ from __future__ import annotations
 import logging
 
 from hub_runtime.errors import PermanentError
+from hub_runtime.kinds import KindConfigError
 
 from ...web.report_routes import media_type
 from ..base import JobContext, Produced, ReportRequestError, SourceEnv
 from .client import CarbonAltDeleteClient
-from .kind import ConfigurationError, credentials_of, source_settings
+from .kind import KIND
 from .params import InventoryParams
 from .s3_store import S3Store
 from .steps import StepRecorder
@@ -21,9 +22,9 @@ log = logging.getLogger("report_api.carbonaltdelete")
 
 def download_inventory(params: InventoryParams, ctx: JobContext) -> Produced:
     try:
-        settings = source_settings()
-        credentials = credentials_of(ctx.env.settings.credentials)
-    except ConfigurationError as exc:
+        settings = KIND.read_settings()
+        credentials = KIND.required_credentials(ctx.env.settings.credentials)
+    except KindConfigError as exc:
         raise PermanentError("not_configured", str(exc)) from None
     steps = StepRecorder(ctx)
     with CarbonAltDeleteClient(settings, credentials, wait=ctx.cancel.wait) as client:
@@ -47,8 +48,8 @@ def download_inventory(params: InventoryParams, ctx: JobContext) -> Produced:
                "period_id": period.id, "organizational_unit": unit.name, "report_id": report_id,
                "report_name": name, "report_type": params.report_type, "file_type": params.file_type,
                "size": downloaded.size, "sha256": downloaded.sha256, "url_fetches": downloaded.url_fetches}
-    if settings.cad_s3_bucket:
-        steps.reached("uploading", f"s3://{settings.cad_s3_bucket}")
+    if settings.s3_bucket:
+        steps.reached("uploading", f"s3://{settings.s3_bucket}")
         store = S3Store(settings)
         summary["s3"] = store.put(
             ctx.output, store.key(company.id, period.name, ctx.task_id, params.output_format()),
@@ -65,7 +66,7 @@ def check_configured(user_id: str, params: InventoryParams, env: SourceEnv) -> N
     """Before a job is queued: the instance has its settings and credentials (the API answers 400
     `not_configured` rather than queueing a job bound to fail)."""
     try:
-        source_settings()
-        credentials_of(env.settings.credentials)
-    except ConfigurationError as exc:
+        KIND.read_settings()
+        KIND.required_credentials(env.settings.credentials)
+    except KindConfigError as exc:
         raise ReportRequestError(str(exc), code="not_configured") from None

@@ -1,42 +1,36 @@
 """The `carbonaltdelete` kind: a report instance (report-api + report-worker) serving only the CarbonAltDelete
 source, which downloads a company's carbon inventory (DATA_DUMP as XLSX by default). Its settings are read
-back in the instance with `source_settings`; its credentials reach the instance only through the manager's
-secrets file (`RuntimeSettings.credentials`)."""
+back in the instance with `KIND.read_settings`; its credentials reach the instance only through the manager's
+secrets file (`RuntimeSettings.credentials`, read with `KIND.required_credentials`)."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from pydantic import BaseModel, ConfigDict, Field, Secret, SecretStr, ValidationError, model_validator
-
-from hub_runtime.kinds import Kind
-
-from ...kind import RulesSettings
+from hub_runtime.kinds import InstanceSettings, Kind
 
 DEFAULT_API_URL = "https://cad-backend-production.herokuapp.com"
 
 
-class CarbonAltDeleteSettings(RulesSettings):
-    """What an operator sets per CarbonAltDelete instance (environment: HUB_<FIELD>), besides a report
-    instance's own settings."""
+class CarbonAltDeleteSettings(InstanceSettings):
+    """What an operator sets per CarbonAltDelete instance (environment: HUB_CAD_<FIELD>)."""
 
-    cad_api_url: str = Field(DEFAULT_API_URL, pattern=r"^https?://\S+$",
-                             description="the CarbonAltDelete API's base URL (its paths start with /api)")
-    cad_timeout_seconds: float = Field(30.0, gt=0, le=600, description="timeout of one HTTP request")
-    cad_retry_attempts: int = Field(4, ge=1, le=20,
-                                    description="tries of one request on 5xx, 429 or a timeout before giving up")
-    cad_retry_base_seconds: float = Field(1.0, gt=0, le=60, description="first retry delay, doubling")
-    cad_poll_seconds: float = Field(2.0, gt=0, le=300, description="first wait between report status checks")
-    cad_poll_max_seconds: float = Field(15.0, gt=0, le=600, description="longest wait between status checks")
-    cad_report_timeout_seconds: float = Field(900.0, gt=0, le=86400,
-                                              description="give up waiting for a report's files after this")
-    cad_s3_bucket: str | None = Field(None, min_length=3, max_length=63,
-                                      description="also keep each inventory in this S3 bucket (unset: local only)")
-    cad_s3_prefix: str = Field("carbonaltdelete/", max_length=200, description="key prefix in the bucket")
-    cad_s3_endpoint_url: str | None = Field(None, pattern=r"^https?://\S+$",
-                                            description="an S3-compatible endpoint (unset: AWS)")
-    cad_s3_region: str | None = Field(None, max_length=40, description="the bucket's region (unset: boto3's)")
+    api_url: str = Field(DEFAULT_API_URL, pattern=r"^https?://\S+$",
+                         description="the CarbonAltDelete API's base URL (its paths start with /api)")
+    timeout_seconds: float = Field(30.0, gt=0, le=600, description="timeout of one HTTP request")
+    retry_attempts: int = Field(4, ge=1, le=20,
+                                description="tries of one request on 5xx, 429 or a timeout before giving up")
+    retry_base_seconds: float = Field(1.0, gt=0, le=60, description="first retry delay, doubling")
+    poll_seconds: float = Field(2.0, gt=0, le=300, description="first wait between report status checks")
+    poll_max_seconds: float = Field(15.0, gt=0, le=600, description="longest wait between status checks")
+    report_timeout_seconds: float = Field(900.0, gt=0, le=86400,
+                                          description="give up waiting for a report's files after this")
+    s3_bucket: str | None = Field(None, min_length=3, max_length=63,
+                                  description="also keep each inventory in this S3 bucket (unset: local only)")
+    s3_prefix: str = Field("carbonaltdelete/", max_length=200, description="key prefix in the bucket")
+    s3_endpoint_url: str | None = Field(None, pattern=r"^https?://\S+$",
+                                        description="an S3-compatible endpoint (unset: AWS)")
+    s3_region: str | None = Field(None, max_length=40, description="the bucket's region (unset: boto3's)")
 
 
 class CarbonAltDeleteCredentials(BaseModel):
@@ -71,38 +65,6 @@ KIND = Kind(
     credentials=CarbonAltDeleteCredentials,
     api="report-api",
     worker="report-worker",
+    env_prefix="HUB_CAD_",
     extra_env=lambda settings: {"HUB_REPORT_SOURCES": "carbonaltdelete"},  # serves this source only
 )
-
-
-class ConfigurationError(ValueError):
-    """The instance's CarbonAltDelete settings or credentials are missing or invalid."""
-
-
-def source_settings(environ: Mapping[str, str] | None = None) -> CarbonAltDeleteSettings:
-    """The kind's settings as the manager set them (`KIND.environment`), read back from the environment;
-    `ConfigurationError` naming each bad variable (the worker keeps running; the job fails)."""
-    environ = os.environ if environ is None else environ
-    values = {name: environ[KIND.env_name(name)] for name in CarbonAltDeleteSettings.model_fields
-              if KIND.env_name(name) in environ}
-    try:
-        return CarbonAltDeleteSettings.model_validate(values)
-    except ValidationError as exc:
-        problems = [f"{KIND.env_name(str(err['loc'][0])) if err['loc'] else '?'}: {err['msg']}"
-                    for err in exc.errors(include_url=False)]
-        raise ConfigurationError("invalid CarbonAltDelete settings: " + "; ".join(problems)) from None
-
-
-def credentials_of(stored: Secret[dict] | None) -> CarbonAltDeleteCredentials:
-    """The integration's stored credentials (`RuntimeSettings.credentials`, a pydantic Secret) as the
-    kind's model; `ConfigurationError` without them (never echoing a value)."""
-    if stored is None:
-        raise ConfigurationError("no CarbonAltDelete credentials are stored for this integration "
-                                 "(set them in the manager: api_key + api_secret, or email + password)")
-    try:
-        return CarbonAltDeleteCredentials.model_validate(stored.get_secret_value())
-    except ValidationError as exc:
-        fields = sorted({str(err["loc"][0]) for err in exc.errors() if err["loc"]})
-        raise ConfigurationError("the stored CarbonAltDelete credentials are invalid: "
-                                 + (f"check {', '.join(fields)}" if fields else "give either api_key and "
-                                    "api_secret, or email and password")) from None

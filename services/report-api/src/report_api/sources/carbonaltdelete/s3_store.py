@@ -23,16 +23,16 @@ REFUSALS = {"AccessDenied", "NoSuchBucket", "InvalidAccessKeyId", "SignatureDoes
 
 class S3Store:
     def __init__(self, settings: CarbonAltDeleteSettings):
-        if not settings.cad_s3_bucket:
+        if not settings.s3_bucket:
             raise ValueError("no S3 bucket is configured (HUB_CAD_S3_BUCKET)")
-        self.bucket = settings.cad_s3_bucket
-        self.prefix = settings.cad_s3_prefix
+        self.bucket = settings.s3_bucket
+        self.prefix = settings.s3_prefix
         self._client = boto3.client(
-            "s3", endpoint_url=settings.cad_s3_endpoint_url, region_name=settings.cad_s3_region,
-            config=Config(connect_timeout=settings.cad_timeout_seconds, read_timeout=settings.cad_timeout_seconds,
-                          retries={"max_attempts": settings.cad_retry_attempts, "mode": "standard"},
+            "s3", endpoint_url=settings.s3_endpoint_url, region_name=settings.s3_region,
+            config=Config(connect_timeout=settings.timeout_seconds, read_timeout=settings.timeout_seconds,
+                          retries={"max_attempts": settings.retry_attempts, "mode": "standard"},
                           # an S3-compatible endpoint (MinIO, Ceph...) rarely has a name per bucket
-                          s3={"addressing_style": "path"} if settings.cad_s3_endpoint_url else None))
+                          s3={"addressing_style": "path"} if settings.s3_endpoint_url else None))
 
     def key(self, company_id: str, period: str, task_id: str, extension: str) -> str:
         period_part = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in period) or "period"

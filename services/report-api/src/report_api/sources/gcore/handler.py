@@ -13,9 +13,8 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from hub_runtime.errors import PermanentError, TaskFailure, TransientError
+from hub_runtime.kinds import KindConfigError
 
 from ..base import JobContext, Produced
 from .client import GcoreClient
@@ -118,12 +117,9 @@ def credentials_of(stored) -> GcoreCredentials:
         raise PermanentError("gcore_no_credentials", "this instance has no Gcore credentials (set them in the "
                              "manager: username and password, or api_key)")
     try:
-        return KIND.credentials_from(stored.get_secret_value() if hasattr(stored, "get_secret_value") else stored)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'credentials'}: {e['msg']}"
-                             for e in exc.errors(include_input=False, include_url=False))
-        raise PermanentError("gcore_bad_credentials",
-                             f"the stored Gcore credentials are not valid: {problems}") from None
+        return KIND.credentials_from(stored)
+    except KindConfigError as exc:
+        raise PermanentError("gcore_bad_credentials", str(exc)) from None
 
 
 def _all_failed(failures: list[TaskFailure], errors: list[dict]) -> TaskFailure:
