@@ -131,7 +131,7 @@ def test_a_schedule_fires_within_the_test(reports):
     files = {"input_file": ("orders.csv", input_csv), "reference_file": ("regions.csv", reference_csv),
              "rules_file": ("rules.json", json.dumps(RULES))}
     answer = reports.session.post(reports.url + "/api/trigger-scheduled-report/", files=files,
-                                  data={"cron": "*/2 * * * * *"}, timeout=30)
+                                  data={"cron": "* * * * * */2"}, timeout=30)
     assert answer.status_code == 201, answer.text
     schedule_id = answer.json()["id"]
     deadline = time.monotonic() + 60

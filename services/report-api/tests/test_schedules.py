@@ -36,7 +36,7 @@ def test_wrong_cron_expressions_are_refused(app, user, cron, files):
 
 def test_parse_cron_normalises_and_explains():
     assert parse_cron("  */5   * * * * ") == "*/5 * * * *"
-    assert parse_cron("*/10 * * * * *") == "*/10 * * * * *"
+    assert parse_cron("* * * * * */10") == "* * * * * */10"
     with pytest.raises(CronError, match="5 fields"):
         parse_cron("* * *")
 

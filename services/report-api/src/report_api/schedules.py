@@ -9,7 +9,7 @@ re-fires the same key on the next pass: still one report.
 Missed ticks (the service was down): coalesced. The first pass after downtime queues one report for the
 latest missed tick and counts the others in `missed_ticks`; the schedule then continues from the next
 tick in the future. Times are UTC. Expressions have 5 fields (minute hour day month weekday) or 6, the
-sixth being seconds (`*/10 * * * * *`)."""
+sixth being seconds (`* * * * * */10`: every ten seconds)."""
 
 from __future__ import annotations
 
