@@ -147,3 +147,15 @@ def test_secrets_survive_key_rotation(tmp_path):
     instance = instance_with(new)
     assert instance.tasks.secret_of(task.id) == {"password": "order-pw"}
     instance.close()
+
+
+def test_secret_fields_of_a_kinds_credentials_are_stored_as_their_values(client):
+    """A kind may declare its credentials with pydantic's SecretStr (carbonaltdelete does): the registry
+    must keep the secret itself, not its `**********` mask."""
+    manager = client.application.config["MANAGER"]
+    view, _ = manager.registry.create("carbonaltdelete", "Cad", {"api_url": "http://127.0.0.1:9"},
+                                      {"api_key": "5f0c1a6e-7d2b-4c3e-9a41-2b6d8e0f1c37", "api_secret": "s3cr3t-x"},
+                                      False)
+    assert manager.registry.credentials(view.id) == {"api_key": "5f0c1a6e-7d2b-4c3e-9a41-2b6d8e0f1c37",
+                                                     "api_secret": "s3cr3t-x", "email": None, "password": None}
+    assert "s3cr3t-x" not in client.get(f"/integrations/{view.id}").text

@@ -212,8 +212,11 @@ class Registry:
 
 
 def _validated(model: type[BaseModel], data: dict, where: str) -> dict:
+    """The data as the model validates it, with secret fields (SecretStr...) as their values: what is stored
+    must be the secret, not pydantic's mask of it."""
     try:
-        return model.model_validate(data).model_dump()
+        dumped = model.model_validate(data).model_dump()
+        return {k: v.get_secret_value() if hasattr(v, "get_secret_value") else v for k, v in dumped.items()}
     except ValidationError as exc:
         fields = {f"{where}.{'.'.join(str(p) for p in e['loc'])}": "is required" if e["type"] == "missing"
                   else e["msg"] for e in exc.errors(include_input=False, include_url=False)}
