@@ -1,8 +1,10 @@
-"""`make run`: the demo on embedded defaults. It starts the demo ERP on :8200 and the manager on :8000; the
-manager registers (first time) and starts the "Bennys Auto" workshop (its erp-api on :8101 and its
-erp-worker) and the "Demo reports" rules instance (report-api on :8301 and report-worker), on SQLite and
-the embedded queue (or RabbitMQ / PostgreSQL when AMQP_URL / DATABASE_URL are set). A demo report user
-is registered. Ctrl-C stops everything: the manager stops the instances it started."""
+"""`make run`: the demo on embedded defaults. It starts the demo ERP on :8200, the Gcore simulator on :8410,
+the CarbonAltDelete simulator on :8510 and the manager on :8000; the manager registers (first time) and
+starts the "Bennys Auto" workshop (its erp-api on :8101 and its erp-worker), the "Demo reports" rules
+instance (report-api on :8301), "Demo Gcore" (report-api on :8401) and "Demo CarbonAltDelete" (report-api
+on :8501), each with its worker, on SQLite and the embedded queue (or RabbitMQ / PostgreSQL when AMQP_URL /
+DATABASE_URL are set); the simulators' demo credentials are stored in the manager. A demo report user is
+registered on each report instance. Ctrl-C stops everything: the manager stops the instances it started."""
 
 from __future__ import annotations
 
@@ -22,6 +24,16 @@ BIN = Path(sys.executable).parent
 WORKSHOP, INTEGRATION = "Bennys Auto", "erp-bennys-auto"
 REPORTS, REPORTS_INTEGRATION = "Demo reports", "rules-demo-reports"
 MANAGER_PORT, ERP_PORT, API_PORT, REPORTS_PORT = 8000, 8200, 8101, 8301
+GCORE_SIM_PORT, GCORE_PORT, CAD_SIM_PORT, CAD_PORT = 8410, 8401, 8510, 8501
+# (kind, name, API port, settings, credentials): the report instances; credentials are the simulators' demo ones
+REPORT_INSTANCES = [
+    ("rules", REPORTS, REPORTS_PORT, {}, None),
+    ("gcore", "Demo Gcore", GCORE_PORT, {"api_url": f"http://127.0.0.1:{GCORE_SIM_PORT}", "poll_interval_seconds": 0.5},
+     {"username": "reseller@example.com", "password": "gcore-sim"}),
+    ("carbonaltdelete", "Demo CarbonAltDelete", CAD_PORT,
+     {"api_url": f"http://127.0.0.1:{CAD_SIM_PORT}", "poll_seconds": 0.5},
+     {"api_key": "5f0c1a6e-7d2b-4c3e-9a41-2b6d8e0f1c37", "api_secret": "demo-api-secret"}),
+]
 DEMO_USER = {"email": "demo@example.com", "name": "Demo", "password": "demo-password"}
 MANAGER_TOKEN = os.environ.get("HUB_MANAGER_TOKEN", "demo-manager-token-change-me")
 
@@ -52,25 +64,31 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     try:
         commands = {"demo-erp": ["demo-erp", "--port", str(ERP_PORT), "--state-file", str(var / "demo-erp.json")],
+                    "gcore-sim": ["gcore-sim", "--port", str(GCORE_SIM_PORT), "--job-seconds", "2"],
+                    "carbonaltdelete-sim": ["carbonaltdelete-sim", "--port", str(CAD_SIM_PORT), "--speed", "20"],
                     "manager": ["manager", str(MANAGER_PORT)]}
         for name, argv in commands.items():
             log = open(var / "logs" / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child
             children[name] = subprocess.Popen([str(BIN / argv[0]), *argv[1:]], env=env, stdout=log,
                                               stderr=subprocess.STDOUT, start_new_session=True)
             log.close()
-        wait_for(lambda: requests.get(f"http://127.0.0.1:{ERP_PORT}/health", timeout=1).ok, children["demo-erp"])
+        simulators = {"demo-erp": ERP_PORT, "gcore-sim": GCORE_SIM_PORT, "carbonaltdelete-sim": CAD_SIM_PORT}
+        for name, port in simulators.items():
+            wait_for(lambda p=port: requests.get(f"http://127.0.0.1:{p}/health", timeout=1).ok, children[name])
         wait_for(lambda: requests.get(f"http://127.0.0.1:{MANAGER_PORT}/alive", timeout=1).ok, children["manager"])
         adapter, token = register_demo_workshop()
-        register_demo_reports()
-        for integration in (INTEGRATION, REPORTS_INTEGRATION):
+        report_ids = [register_report_instance(*instance) for instance in REPORT_INSTANCES]
+        for integration in (INTEGRATION, *report_ids):
             wait_for(lambda i=integration: health(i)["state"] == "running" and health(i)["worker_state"] == "running",
                      children["manager"])
-        demo_user_ready()
+        for _, _, port, _, _ in REPORT_INSTANCES:
+            demo_user_ready(port)
         broker = "RabbitMQ" if os.environ.get("AMQP_URL") else "the embedded SQLite queue"
         print(BANNER.format(manager=MANAGER_PORT, mtoken=MANAGER_TOKEN, erp=ERP_PORT, api=API_PORT, token=token,
                             broker=broker, db=env["DATABASE_URL"], logs=var / "logs", adapter=ADAPTER_TEXT[adapter],
                             bin=os.path.relpath(BIN, ROOT), instances=var / "instances" / INTEGRATION,
-                            reports=REPORTS_PORT, **DEMO_USER), flush=True)
+                            reports=REPORTS_PORT, gcore=GCORE_PORT, gcore_sim=GCORE_SIM_PORT, cad=CAD_PORT,
+                            cad_sim=CAD_SIM_PORT, **DEMO_USER), flush=True)
         while not stopping:
             for name, child in children.items():
                 if child.poll() is not None:
@@ -120,21 +138,23 @@ def register_demo_workshop() -> tuple[str, str]:
     return existing.json()["settings"]["adapter"], token.json()["api_token"]
 
 
-def register_demo_reports() -> None:
-    """Register the rules instance the first time; later runs keep it (and its users and reports)."""
-    existing = manager("GET", f"/integrations/{REPORTS_INTEGRATION}")
+def register_report_instance(kind: str, name: str, port: int, settings: dict, credentials: dict | None) -> str:
+    """Register a report instance the first time; later runs keep it (and its users and reports). Its id."""
+    integration = f"{kind}-{name.lower().replace(' ', '-')}"
+    existing = manager("GET", f"/integrations/{integration}")
     if existing.status_code == 404:
-        manager("POST", "/integrations", json={"kind": "rules", "name": REPORTS, "active": True,
-                                               "api_port": REPORTS_PORT, "settings": {}}).raise_for_status()
-        return
+        manager("POST", "/integrations", json={"kind": kind, "name": name, "active": True, "api_port": port,
+                                               "settings": settings, "credentials": credentials}).raise_for_status()
+        return integration
     existing.raise_for_status()
     if not existing.json()["active"]:
-        manager("PUT", f"/integrations/{REPORTS_INTEGRATION}/activate").raise_for_status()
+        manager("PUT", f"/integrations/{integration}/activate").raise_for_status()
+    return integration
 
 
-def demo_user_ready() -> None:
-    """The demo report user exists (registered on the first run)."""
-    url = f"http://127.0.0.1:{REPORTS_PORT}/api/auth/"
+def demo_user_ready(port: int) -> None:
+    """The demo report user exists on the report instance at `port` (registered on the first run)."""
+    url = f"http://127.0.0.1:{port}/api/auth/"
     answer = requests.post(url + "register/", json=DEMO_USER, timeout=10)
     if answer.status_code not in (201, 409):
         answer.raise_for_status()
@@ -181,6 +201,25 @@ Make a report from the demo files (scripts/demo-data/):
        -F rules=@scripts/demo-data/rules.yaml
   curl -s http://127.0.0.1:{reports}/api/report-status/<task_id>/ -H "Authorization: Bearer $ACCESS"
   curl -s http://127.0.0.1:{reports}/api/download-report-view/ -H "Authorization: Bearer $ACCESS"
+
+Gcore usage reports ("Demo Gcore", report-api :{gcore}, against the Gcore simulator :{gcore_sim}):
+  ACCESS=$(curl -s -X POST http://127.0.0.1:{gcore}/api/auth/login/ \\
+           -H 'Content-Type: application/json' -d '{{"email":"{email}","password":"{password}"}}' \\
+           | {bin}/python -c 'import json,sys; print(json.load(sys.stdin)["access"])')
+  curl -s -X POST http://127.0.0.1:{gcore}/reports/all -H "Authorization: Bearer $ACCESS" \\
+       -H 'Content-Type: application/json' \\
+       -H 'Accept: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' \\
+       -d '{{"gcore_user_id":"200101","start_date":"2026-11-01","end_date":"2026-11-30"}}' -o gcore-all.xlsx
+
+CarbonAltDelete inventory ("Demo CarbonAltDelete", report-api :{cad}, against its simulator :{cad_sim}):
+  ACCESS=$(curl -s -X POST http://127.0.0.1:{cad}/api/auth/login/ \\
+           -H 'Content-Type: application/json' -d '{{"email":"{email}","password":"{password}"}}' \\
+           | {bin}/python -c 'import json,sys; print(json.load(sys.stdin)["access"])')
+  curl -s -X POST http://127.0.0.1:{cad}/api/sources/carbonaltdelete/reports/ -H "Authorization: Bearer $ACCESS" \\
+       -H 'Content-Type: application/json' -d '{{"company_name":"Demo Company","period":"2024"}}'
+  curl -s http://127.0.0.1:{cad}/api/sources/carbonaltdelete/reports/<task_id>/ -H "Authorization: Bearer $ACCESS"
+  curl -s http://127.0.0.1:{cad}/api/sources/carbonaltdelete/reports/<task_id>/file \\
+       -H "Authorization: Bearer $ACCESS" -o inventory.xlsx
 
 Operate it:
   export HUB_MANAGER_TOKEN={mtoken}
