@@ -1,4 +1,4 @@
-"""HTTP entrypoints of erp-api (seed 001): POST /create and GET /get_order_status."""
+"""HTTP entrypoints of erp-api (the old order API's paths): POST /create and GET /get_order_status."""
 
 from __future__ import annotations
 

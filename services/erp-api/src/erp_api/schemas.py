@@ -1,4 +1,5 @@
-"""Requests and answers of erp-api. Field names follow the OilMat contract (seed 001)."""
+"""Requests and answers of erp-api. Field names follow the OilMat contract (the old order API's, which the
+pumps post)."""
 
 from __future__ import annotations
 

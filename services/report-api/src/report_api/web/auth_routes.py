@@ -1,4 +1,4 @@
-"""POST /api/auth/register/, /login/, /refresh/ and GET /api/auth/logout/ (seed 002's answers)."""
+"""POST /api/auth/register/, /login/, /refresh/ and GET /api/auth/logout/ (the answers of the service it replaces)."""
 
 from __future__ import annotations
 
