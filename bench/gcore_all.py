@@ -10,14 +10,13 @@ import argparse
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import requests
-from werkzeug.serving import make_server
 
+from hub_runtime.testing.services import serving
 from report_api.sources.base import JobContext
 from report_api.sources.gcore.handler import Gcore, fetch
 from report_api.sources.gcore.kind import GcoreSettings
@@ -59,19 +58,13 @@ def sequential(gcore: Gcore, ctx: JobContext) -> int:
     return rows
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3, help="runs of each way (default 3)")
-    parser.add_argument("--job-seconds", type=float, default=4.0, help="how long Gcore takes per report")
-    args = parser.parse_args(argv)
-    server = make_server("127.0.0.1", 0, create_sim(job_seconds=args.job_seconds), threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_port}"
+def measure(url: str, runs: int) -> tuple[dict[str, list[float]], dict[str, set[str]], int]:
+    """Each way's times over `runs` runs, the rows each made, and how many logins Gcore saw."""
     gcore = Gcore(GcoreSettings(api_url=url, poll_interval_seconds=0.5, poll_max_interval_seconds=1.0))
     times: dict[str, list[float]] = {"concurrent": [], "sequential": []}
     outputs: dict[str, set[str]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for run in range(args.runs):
+        for run in range(runs):
             for way in ("concurrent", "sequential"):
                 ctx = context(Path(tmp), f"{way}-{run}")
                 started = time.monotonic()
@@ -81,9 +74,18 @@ def main(argv=None) -> None:
                 assert len(lines) == rows + 1
                 previous = outputs.setdefault(way, set(lines))
                 assert previous == set(lines), f"{way}: run {run} differs from run 0"
-                progress(f"run {run + 1}/{args.runs} {way}: {times[way][-1]:.2f} s, {rows} rows")
+                progress(f"run {run + 1}/{runs} {way}: {times[way][-1]:.2f} s, {rows} rows")
     logins = requests.get(f"{url}/_sim/state", timeout=5).json()["counters"]["logins"]
-    server.shutdown()
+    return times, outputs, logins
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="runs of each way (default 3)")
+    parser.add_argument("--job-seconds", type=float, default=4.0, help="how long Gcore takes per report")
+    args = parser.parse_args(argv)
+    with serving(create_sim(job_seconds=args.job_seconds)) as url:
+        times, outputs, logins = measure(url, args.runs)
     same = outputs["concurrent"] == outputs["sequential"]
     print(f"\nGcore report time {args.job_seconds:g} s per product, {args.runs} runs each, "
           f"{len(outputs['concurrent']) - 1} rows")

@@ -8,7 +8,6 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 import xml.etree.ElementTree as ET
@@ -18,8 +17,8 @@ from collections.abc import Callable
 import jwt
 import pytest
 import requests
-from werkzeug.serving import make_server
 
+from hub_runtime.testing.services import serving
 from simulators.carbonaltdelete.app import close_app, create_app
 from simulators.carbonaltdelete.data import DEMO_API_KEY, DEMO_API_SECRET, DEMO_EMAIL, DEMO_PASSWORD
 
@@ -97,12 +96,8 @@ def xlsx_rows(content: bytes) -> list[list]:
 @pytest.fixture(scope="module")
 def server():
     app = create_app(speed=SPEED, users=dict([USER]), api_keys=dict([KEY]))
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield Sim(f"http://127.0.0.1:{http.server_port}")
-    http.shutdown()
-    http.server_close()
+    with serving(app) as url:
+        yield Sim(url)
     close_app(app)
 
 

@@ -18,8 +18,8 @@ from xml.etree import ElementTree
 import jwt
 import pytest
 import requests
-from werkzeug.serving import make_server
 
+from hub_runtime.testing.services import serving
 from simulators.gcore.app import create_app
 from simulators.gcore.data import COLUMNS, FEATURES, UsageReport
 
@@ -55,13 +55,9 @@ def clock() -> Clock:
 def server(clock):
     app = create_app(users=dict([OTHER]), api_keys=[(OTHER[0], OTHER_KEY)], seed=7, job_seconds=JOB_SECONDS,
                      clock=clock)
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{http.server_port}"
-    requests.delete(f"http://127.0.0.1:{http.server_port}/_sim/faults", timeout=5)  # ends stalled downloads
-    http.shutdown()
-    thread.join(timeout=10)
+    with serving(app) as url:
+        yield url
+        requests.delete(f"{url}/_sim/faults", timeout=5)  # ends stalled downloads
 
 
 @pytest.fixture

@@ -1,11 +1,10 @@
-import threading
 from datetime import datetime
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 
 from hub_runtime.tasks import TaskView
+from hub_runtime.testing.services import serving
 from hub_runtime.worker import Job
 from simulators.demo_erp.app import create_app
 
@@ -13,11 +12,8 @@ from simulators.demo_erp.app import create_app
 @pytest.fixture
 def demo_erp():
     """The demo ERP served over real HTTP in this process; yields its base URL."""
-    server = make_server("127.0.0.1", 0, create_app(), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with serving(create_app()) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -15,9 +15,9 @@ import boto3
 import pytest
 import requests
 from botocore.config import Config
-from werkzeug.serving import make_server
 
 from hub_runtime.errors import PermanentError, TransientError
+from hub_runtime.testing.services import serving
 from report_api.app import create_app
 from report_api.settings import ReportSettings
 from report_api.sources.carbonaltdelete.client import CarbonAltDeleteClient
@@ -47,12 +47,8 @@ class Sim:
 @pytest.fixture(scope="module")
 def sim_server():
     app = create_sim(job_duration_ms=JOB_MS)
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield Sim(f"http://127.0.0.1:{http.server_port}")
-    http.shutdown()
-    http.server_close()
+    with serving(app) as url:
+        yield Sim(url)
     close_app(app)
 
 

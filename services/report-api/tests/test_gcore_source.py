@@ -12,8 +12,8 @@ from datetime import date
 import openpyxl
 import pytest
 import requests
-from werkzeug.serving import make_server
 
+from hub_runtime.testing.services import serving
 from report_api.app import create_app
 from report_api.settings import ReportSettings
 from report_api.sources.gcore import gcore_source
@@ -32,12 +32,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 @pytest.fixture(scope="module")
 def sim_server():
-    server = make_server("127.0.0.1", 0, create_sim(job_seconds=0.3), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
+    with serving(create_sim(job_seconds=0.3)) as url:
+        yield url
 
 
 class Sim:
