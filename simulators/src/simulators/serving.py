@@ -42,6 +42,22 @@ def name_and(secret: str) -> Callable[[str], tuple[str, str]]:
     return parse
 
 
+def simulator_parser(prog: str, description: str, port: int) -> argparse.ArgumentParser:
+    """A simulator's command line with what every one takes: `--host` and `--port`."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=port, help=f"port, 0 for any free one (default {port})")
+    return parser
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a number above 0 (at most a day, for times and factors)."""
+    value = float(text)
+    if not 0 < value <= 86_400:
+        raise argparse.ArgumentTypeError("must be a number above 0 (at most 86400)")
+    return value
+
+
 def positive_int(text: str) -> int:
     value = int(text)
     if value <= 0:

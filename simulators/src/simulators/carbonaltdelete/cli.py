@@ -7,16 +7,14 @@ import sys
 import uuid
 from collections.abc import Sequence
 
-from ..serving import name_and, serve
+from ..serving import name_and, positive_float, serve, simulator_parser
 from .app import close_app, create_app
 from .data import DEMO_API_KEY, DEMO_API_SECRET, DEMO_EMAIL, DEMO_PASSWORD
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="carbonaltdelete-sim", description="CarbonAltDelete API simulator.")
-    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8510, help="port, 0 for any free one (default 8510)")
-    parser.add_argument("--speed", type=_speed, default=1.0, metavar="F",
+    parser = simulator_parser("carbonaltdelete-sim", "CarbonAltDelete API simulator.", 8510)
+    parser.add_argument("--speed", type=positive_float, default=1.0, metavar="F",
                         help="report jobs run F times faster than the default 60 s (default 1)")
     parser.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the demo data (default 0)")
     parser.add_argument("--s3-port", type=int, default=0, metavar="N",
@@ -28,13 +26,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--api-key", action="append", default=[], type=_api_key, metavar="KEY:SECRET",
                         help=f"another API key, a UUID (repeatable); {DEMO_API_KEY}:{DEMO_API_SECRET} is always there")
     return parser.parse_args(argv)
-
-
-def _speed(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be a positive number")
-    return value
 
 
 def _url_ttl(text: str) -> int:

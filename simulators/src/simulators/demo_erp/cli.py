@@ -6,14 +6,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ..serving import name_and, positive_int, serve
+from ..serving import name_and, positive_int, serve, simulator_parser
 from .app import create_app
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="demo-erp", description="Demo workshop ERP simulator.")
-    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8200, help="port, 0 for any free one (default 8200)")
+    parser = simulator_parser("demo-erp", "Demo workshop ERP simulator.", 8200)
     parser.add_argument("--state-file", metavar="PATH",
                         help="JSON file that keeps worksheets and lines across restarts")
     parser.add_argument("--session-ttl", type=positive_int, default=1800, metavar="S",

@@ -7,18 +7,11 @@ import re
 import sys
 from collections.abc import Sequence
 
-from ..serving import name_and, positive_int, serve
+from ..serving import name_and, positive_float, positive_int, serve, simulator_parser
 from .accounts import DEMO_API_KEY, DEMO_PASSWORD, DEMO_USERNAME
 from .app import create_app
 
 _API_KEY = re.compile(r"\d+\$\S+")  # Gcore's permanent tokens: "<id>$<secret>"
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not 0 < value <= 86_400:
-        raise argparse.ArgumentTypeError("must be a number above 0")
-    return value
 
 
 def _api_key(text: str) -> tuple[str, str]:
@@ -29,12 +22,10 @@ def _api_key(text: str) -> tuple[str, str]:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="gcore-sim", description="Gcore IAM and billing report API simulator.")
-    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8410, help="port, 0 for any free one (default 8410)")
-    parser.add_argument("--speed", type=_positive_float, default=1.0, metavar="F",
+    parser = simulator_parser("gcore-sim", "Gcore IAM and billing report API simulator.", 8410)
+    parser.add_argument("--speed", type=positive_float, default=1.0, metavar="F",
                         help="time factor: a report job takes JOB_SECONDS / F seconds (default 1)")
-    parser.add_argument("--job-seconds", type=_positive_float, default=20.0, metavar="S",
+    parser.add_argument("--job-seconds", type=positive_float, default=20.0, metavar="S",
                         help="how long a report job takes at speed 1 (default 20)")
     parser.add_argument("--seed", type=int, default=1, metavar="N", help="seed of the metric values (default 1)")
     parser.add_argument("--rows-per-report", type=positive_int, default=0, metavar="N",
