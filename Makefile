@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-PACKAGES := shared services/erp-api services/erp-worker services/report-api services/manager simulators
+PACKAGES := shared services/erp-api services/erp-worker services/report-api services/amazon-sync services/manager simulators
 TEST_PACKAGES := tests/echo-kind  # a kind that exists only in the tests, installed like any plugin
 BENCHES := $(filter-out loadgen baseline_%,$(patsubst bench/%.py,%,$(wildcard bench/[a-z]*.py)))
 
