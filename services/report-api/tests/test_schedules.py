@@ -8,9 +8,10 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import update
 
+from hub_runtime.cron import CronError, parse_cron
 from hub_runtime.db import transaction
 from report_api.models import Schedule
-from report_api.schedules import CronError, Schedules, parse_cron
+from report_api.schedules import Schedules
 
 
 @pytest.fixture

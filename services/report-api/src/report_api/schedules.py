@@ -6,10 +6,9 @@ key made from the schedule and the tick (`s-<id>-<tick>`), so queueing it twice 
 `next_run_at` moves on with a compare-and-set, so only one process advances it. A crash in between
 re-fires the same key on the next pass: still one report.
 
-Missed ticks (the service was down): coalesced. The first pass after downtime queues one report for the
-latest missed tick and counts the others in `missed_ticks`; the schedule then continues from the next
-tick in the future. Times are UTC. Expressions have 5 fields (minute hour day month weekday) or 6, the
-sixth being seconds (`* * * * * */10`: every ten seconds)."""
+Missed ticks (the service was down): coalesced (`hub_runtime.cron.latest_due`). The first pass after
+downtime queues one report for the latest missed tick and counts the others in `missed_ticks`; the schedule
+then continues from the next tick in the future."""
 
 from __future__ import annotations
 
@@ -17,12 +16,12 @@ import logging
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from croniter import croniter
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub_runtime.cron import latest_due, next_runs, parse_cron
 from hub_runtime.db import transaction
 from hub_runtime.errors import IdempotencyConflict
 from hub_runtime.models import utcnow
@@ -33,32 +32,6 @@ from .sources import ReportParams, ReportRequestError
 from .storage import Storage
 
 log = logging.getLogger("report_api.scheduler")
-MAX_COALESCED = 100_000  # ticks counted when catching up; a `* * * * * *` schedule down for a day is 86 400
-
-
-class CronError(ValueError):
-    pass
-
-
-def parse_cron(expression: str) -> str:
-    """The expression normalised, or `CronError` saying what is wrong."""
-    expression = " ".join((expression or "").split())
-    fields = expression.split(" ") if expression else []
-    if len(fields) not in (5, 6):
-        raise CronError(f"a cron expression has 5 fields (minute hour day month weekday) or 6 (plus seconds); "
-                        f"got {len(fields)}")
-    if not croniter.is_valid(expression):
-        raise CronError(f"{expression!r} is not a valid cron expression")
-    try:
-        croniter(expression, datetime(2000, 1, 1)).get_next(datetime)
-    except (ValueError, KeyError, OverflowError) as exc:  # e.g. 30 February: valid fields, never fires
-        raise CronError(f"{expression!r} never fires: {exc}") from None
-    return expression
-
-
-def next_runs(expression: str, after: datetime, count: int = 5) -> list[datetime]:
-    it = croniter(expression, after)
-    return [it.get_next(datetime) for _ in range(count)]
 
 
 class Schedules:
@@ -120,7 +93,7 @@ class Schedules:
         return fired
 
     def _fire(self, schedule: Schedule, now: datetime) -> int:
-        tick, missed, following = _latest_due(schedule.cron, schedule.next_run_at, now)
+        tick, missed, following = latest_due(schedule.cron, schedule.next_run_at, now)
         key = f"s-{schedule.id}-{tick:%Y%m%dT%H%M%S}"
         task_id, detail = None, None
         try:
@@ -140,20 +113,6 @@ class Schedules:
             log.info("schedule fired", extra={"schedule": schedule.id, "tick": tick.isoformat(), "task_id": task_id,
                                               "missed": missed})
         return 1 if advanced and task_id else 0
-
-
-def _latest_due(expression: str, first_due: datetime, now: datetime) -> tuple[datetime, int, datetime]:
-    """(the latest tick at or before `now`, how many earlier ticks it coalesces, the next tick after now)."""
-    it = croniter(expression, first_due - timedelta(microseconds=1))
-    tick = it.get_next(datetime)
-    missed = 0
-    following = it.get_next(datetime)
-    while following <= now and missed < MAX_COALESCED:
-        tick, following = following, it.get_next(datetime)
-        missed += 1
-    if following <= now:  # gave up counting: jump straight to the future
-        following = croniter(expression, now).get_next(datetime)
-    return tick, missed, following
 
 
 class SchedulerThread:

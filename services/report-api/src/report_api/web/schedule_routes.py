@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from flask import g, jsonify
 
+from hub_runtime.cron import next_runs
 from hub_runtime.tasks import iso
 from hub_runtime.web.errors import ApiError
 from hub_runtime.web.openapi import APIBlueprint, ErrorBody, OpenAPI
 
 from ..models import Schedule
 from ..reports import Reports
-from ..schedules import Schedules, next_runs
+from ..schedules import Schedules
 from .schemas import ReportList, ScheduleList, ScheduleOut
 
 

@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from flask import Response, g, jsonify
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from hub_runtime.cron import CronError, parse_cron
 from hub_runtime.web.errors import ApiError
 from hub_runtime.web.openapi import APIBlueprint, ErrorBody, OpenAPI
 
 from ..reports import Reports
-from ..schedules import CronError, Schedules, parse_cron
+from ..schedules import Schedules
 from ..settings import ReportSettings
 from ..sources import ReportParams, ReportRequestError, ReportSource
 from ..storage import Storage
