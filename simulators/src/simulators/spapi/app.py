@@ -40,12 +40,13 @@ DEFAULT_ORDERS = 3000
 
 
 def create_app(seed: int = 1, orders: int = DEFAULT_ORDERS, speed: float = 1.0, job_seconds: int = 60,
-               sellers: Iterable[str] = (), start: float | None = None) -> Flask:
+               sellers: Iterable[str] = (), start: float | None = None, document_base_url: str | None = None) -> Flask:
     """The simulator: LWA, Orders v0 and 2026-01-01, Reports 2021-06-30 and `/_sim`, all in memory.
 
     `seed` (with each seller) decides the data; `orders` is how many each seller has, placed over the 90
     days before `start` (simulated epoch seconds, default now); simulated time runs `speed` times faster than
-    wall time; a report takes `job_seconds` of it; `sellers` names sellers besides the demo one."""
+    wall time; a report takes `job_seconds` of it; `sellers` names sellers besides the demo one; report
+    document URLs start with `document_base_url` (default: the address the server listens on)."""
     clock = Clock(speed, start)
     all_sellers: list[Seller] = [demo_seller()]
     for name in sellers:
@@ -56,6 +57,7 @@ def create_app(seed: int = 1, orders: int = DEFAULT_ORDERS, speed: float = 1.0, 
     signer = Signer()
     app = Flask(__name__)
     app.json.sort_keys = False
+    app.config["SPAPI_DOCUMENT_BASE_URL"] = document_base_url
     app.json.ensure_ascii = False  # UTF-8 as Amazon sends it (Köln, not K\u00f6ln)
     app.extensions[EXTENSION_KEY] = SpapiContext(
         clock=clock, accounts=Accounts(all_sellers, clock),

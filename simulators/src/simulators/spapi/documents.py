@@ -3,8 +3,10 @@
 A document is stored as Amazon stores it: the report text gzip-compressed (`compressionAlgorithm: GZIP`),
 or plain for the error document of a FATAL report. Its URL is presigned the S3 way in spirit: an opaque
 signed token naming the document and an expiry `ttl` simulated seconds after issue (5 minutes, like
-Amazon's). An expired URL answers S3's 403 `AccessDenied` "Request has expired"; a changed one
-`SignatureDoesNotMatch`. `expire_all()` (the `expire_document_urls` fault) expires every URL issued so far.
+Amazon's): `/_documents/<document id>?X-Amz-Expires=...&X-Amz-Signature=<token>`, the secret part in the
+query string (which the access log never shows). An expired URL answers S3's 403 `AccessDenied` "Request
+has expired"; a changed one `SignatureDoesNotMatch`; one without a signature `AccessDenied`.
+`expire_all()` (the `expire_document_urls` fault) expires every URL issued so far.
 """
 
 from __future__ import annotations
@@ -88,10 +90,12 @@ class Documents:
         return self._signer.dumps({"d": document.document_id, "i": int(now), "t": ttl, "n": serial,
                                    "g": content_encoding})
 
-    def open(self, token: str, now: float) -> tuple[Document, bool]:
-        """The document a URL token names and whether to send `Content-Encoding: gzip`; else `UrlRefused`."""
+    def open(self, document_id: str, token: str | None, now: float) -> tuple[Document, bool]:
+        """The document of a URL and whether to send `Content-Encoding: gzip`; else `UrlRefused`."""
+        if not token:
+            raise UrlRefused("AccessDenied", "Access Denied")
         payload = self._signer.loads(token)
-        if payload is None:
+        if payload is None or payload.get("d") != document_id:
             raise UrlRefused("SignatureDoesNotMatch", "The request signature we calculated does not match the "
                              "signature you provided. Check your key and signing method.")
         with self._lock:

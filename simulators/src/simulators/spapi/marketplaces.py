@@ -36,7 +36,7 @@ MARKETPLACES = (
                 12, (("Paris", "Île-de-France", "75001", "FR"), ("Lyon", "Auvergne-Rhône-Alpes", "69001", "FR"),
                      ("Orléans", "Centre-Val de Loire", "45000", "FR"), ("Nice", "Provence-Alpes-Côte d'Azur", "06000",
                                                                          "FR"))),
-    Marketplace("APJ6JRA9O6SCFGN", "IT", "Amazon.it", "Amazon.it", "EUR", _D("0.22"), _D("1"), ("403", "405", "406"),
+    Marketplace("APJ6JRA9NG5V4", "IT", "Amazon.it", "Amazon.it", "EUR", _D("0.22"), _D("1"), ("403", "405", "406"),
                 10, (("Milano", "MI", "20121", "IT"), ("Roma", "RM", "00184", "IT"), ("Napoli", "NA", "80133", "IT"),
                      ("Torino", "TO", "10121", "IT"))),
     Marketplace("A1RKKUPIHCS9HS", "ES", "Amazon.es", "Amazon.es", "EUR", _D("0.21"), _D("1"), ("171", "402", "407"),

@@ -43,6 +43,16 @@ def after_period(epoch: float, period: str) -> float:
     return when.replace(year=year, month=month, day=day).timestamp()
 
 
+def next_run(due: float, period: str, now: float) -> float:
+    """The first time after `now` on the schedule through `due` (runs missed meanwhile are skipped)."""
+    if period in _PERIOD_SECONDS:
+        seconds = _PERIOD_SECONDS[period]
+        return due + (int((now - due) // seconds) + 1) * seconds
+    while due <= now:
+        due = after_period(due, period)
+    return due
+
+
 @dataclass
 class Report:
     report_id: str
@@ -226,8 +236,7 @@ class Reports:
                 start = due - (after_period(due, schedule.period) - due)
                 made.append(self.create(schedule.seller_id, schedule.report_type, schedule.marketplace_ids, start,
                                         due, due, schedule.options, schedule.schedule_id))
-                while schedule.next_time <= now:
-                    schedule.next_time = after_period(schedule.next_time, schedule.period)
+                schedule.next_time = next_run(schedule.next_time, schedule.period, now)
         return made
 
     def clear(self) -> None:

@@ -1,11 +1,11 @@
 """Reports API 2021-06-30 (reports, schedules, documents; bodies without a payload wrapper), and the
-document downloads their URLs point at (`/_documents/<token>`, no access token: the URL is presigned)."""
+document downloads their URLs point at (`/_documents/<id>?...`, no access token: the URL is presigned)."""
 
 from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from .context import operation, seller, sim, store
 from .documents import UrlRefused
@@ -176,10 +176,25 @@ def get_report_document(document_id: str) -> Response:
     token = ctx.documents.url_token(document, ctx.clock.now(), ctx.faults.url_ttl,
                                     content_encoding=flag == "true" and document.compressed)
     ctx.count("document_urls_issued")
-    body = {"reportDocumentId": document.document_id, "url": f"{request.host_url}_documents/{token}"}
+    url = (f"{_document_base()}_documents/{document.document_id}?X-Amz-Expires={ctx.faults.url_ttl}"
+           f"&X-Amz-Signature={token}")
+    body = {"reportDocumentId": document.document_id, "url": url}
     if document.compressed:
         body["compressionAlgorithm"] = "GZIP"
     return jsonify(body)
+
+
+def _document_base() -> str:
+    """Where document URLs point: the configured base URL, else the address this server listens on (not the
+    Host header: some clients send the SP-API host there), else the Host header (when bound to all
+    interfaces)."""
+    configured = current_app.config.get("SPAPI_DOCUMENT_BASE_URL")
+    if configured:
+        return configured.rstrip("/") + "/"
+    host, port = request.environ.get("SERVER_NAME", ""), request.environ.get("SERVER_PORT", "")
+    if host and port and host not in ("0.0.0.0", "::"):
+        return f"{request.scheme}://{f'[{host}]' if ':' in host else host}:{port}/"
+    return request.host_url
 
 
 @reports_api.post("/schedules")
@@ -224,12 +239,13 @@ def cancel_report_schedule(schedule_id: str) -> Response:
     return Response(status=200)
 
 
-@downloads.get("/_documents/<token>")
-def download(token: str) -> Response:
+@downloads.get("/_documents/<document_id>")
+def download(document_id: str) -> Response:
     """A report document through its presigned URL, as S3 answers: the bytes, or 403/404 XML."""
     ctx = sim()
     try:
-        document, content_encoding = ctx.documents.open(token, ctx.clock.now())
+        document, content_encoding = ctx.documents.open(document_id, request.args.get("X-Amz-Signature"),
+                                                        ctx.clock.now())
     except UrlRefused as exc:
         ctx.count("refused_downloads")
         return Response(exc.xml(), exc.status, mimetype="application/xml")

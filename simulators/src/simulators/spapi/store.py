@@ -19,19 +19,23 @@ class SellerStore:
         self.anchor = float(int(anchor))  # whole seconds, as the APIs show times
         self.order_count = order_count
         self._lock = threading.Lock()
+        rng = random.Random(f"spapi-sim:{seed}:{seller.index}")
+        products = make_products(rng)
+        listings = make_listings(rng, products)
+        maker = OrderMaker(rng, listings)
+        orders = generate_orders(maker, self.anchor, order_count)
+        self._initial = (products, listings, orders, rng.getstate(), frozenset(maker.used_ids))
         self.reset()
 
     def reset(self) -> None:
         """The generated data again (the same seed and anchor give the same data), changes forgotten."""
-        rng = random.Random(f"spapi-sim:{self.seed}:{self.seller.index}")
-        products = make_products(rng)
-        listings = make_listings(rng, products)
-        maker = OrderMaker(rng, listings)
-        orders = generate_orders(maker, self.anchor, self.order_count)
+        products, listings, orders, rng_state, used_ids = self._initial
+        rng = random.Random()
+        rng.setstate(rng_state)
         with self._lock:
             self.products: list[Product] = products
             self.listings: dict[str, list[Listing]] = listings
-            self._maker = maker
+            self._maker = OrderMaker(rng, listings, set(used_ids))
             self._orders = {order.amazon_order_id: order for order in orders}
 
     def get(self, order_id: str) -> Order | None:
