@@ -34,7 +34,8 @@ SPEED = 20  # simulated time runs 20x: a 4 s report job takes 0.2 s
 JOB_SECONDS = 4
 DE, FR, UK = "A1PA6795UKMFR9", "A13V1IB3VIYZZH", "A1F83G8C2ARO7P"
 ALL_MARKETPLACES = ",".join(("A1PA6795UKMFR9", "A1F83G8C2ARO7P", "A13V1IB3VIYZZH", "APJ6JRA9NG5V4",
-                             "A1RKKUPIHCS9HS", "A1805IZSGTT6HS", "A2NODRKZP88ZB9", "A1C3SOZRARQ6R3"))
+                             "A1RKKUPIHCS9HS", "A1805IZSGTT6HS", "A2NODRKZP88ZB9", "A1C3SOZRARQ6R3", "ATVPDKIKX0DER",
+                             "A2EUQ1WTGCTBG2"))
 INVENTORY = "GET_FBA_MYI_ALL_INVENTORY_DATA"
 BY_ORDER_DATE = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL"
 DAY = 86400
@@ -295,7 +296,7 @@ def test_before_dates_must_be_two_minutes_old(sim, token):
     {"CreatedAfter": "2026-01-01T00:00:00Z", "MaxResultsPerPage": "0"},
     {"CreatedAfter": "2026-01-01T00:00:00Z", "MaxResultsPerPage": "101"},
     {"CreatedAfter": "2026-01-01T00:00:00Z", "MaxResultsPerPage": "ten"},
-    {"CreatedAfter": "2026-01-01T00:00:00Z", "MarketplaceIds": "ATVPDKIKX0DER"},
+    {"CreatedAfter": "2026-01-01T00:00:00Z", "MarketplaceIds": "A1VC38T7YXB528"},  # Japan: not the seller's
     {"CreatedAfter": "2026-01-01T00:00:00Z", "MarketplaceIds": "NOT-A-MARKETPLACE"},
     {"CreatedAfter": "2026-01-01T00:00:00Z", "MarketplaceIds": ""},
     {"CreatedAfter": "2026-01-01T00:00:00Z", "OrderStatuses": "Cancelled"},
@@ -455,6 +456,16 @@ def test_usage_plan_burst_then_quota_exceeded_then_refill(sim, token):
     assert (counts["calls"], counts["throttled"]) == (24, 2)
 
 
+def test_rate_scale_multiplies_the_usage_plans():
+    client = create_app(orders=50, rate_scale=2).test_client()
+    headers = {"x-amz-access-token": client.post("/auth/o2/token", data=GOOD).json["access_token"]}
+    answers = [client.get("/orders/v0/orders", headers=headers,
+                          query_string={"MarketplaceIds": DE, "CreatedAfter": "2020-01-01T00:00:00Z"})
+               for _ in range(41)]
+    assert [a.status_code for a in answers] == [200] * 40 + [429]
+    assert answers[0].headers["x-amzn-RateLimit-Limit"] == "0.0334"
+
+
 def test_throttle_next_and_fail_next(sim, token):
     path = "/reports/2021-06-30/reports/12345"
     sim.faults(throttle_next=2)
@@ -501,7 +512,7 @@ def test_inventory_report_lifecycle_to_a_gzip_tsv(sim, token):
     document, content = download(sim, token, report["reportDocumentId"])
     assert document["compressionAlgorithm"] == "GZIP" and document["reportDocumentId"] == report["reportDocumentId"]
     assert content.status_code == 200 and "Content-Encoding" not in content.headers
-    assert content.headers["Content-Type"] == "text/plain;charset=UTF-8"
+    assert content.headers["Content-Type"] == "text/plain; charset=UTF-8"
     rows = tsv(content.content)
     assert tuple(rows[0]) == INVENTORY_COLUMNS
     store = sim.ctx.stores[DEMO_SELLER_ID]
@@ -584,7 +595,7 @@ def test_orders_report_without_orders_is_cancelled(sim, token):
     ({"reportType": INVENTORY}, 400),
     ({"reportType": INVENTORY, "marketplaceIds": []}, 400),
     ({"reportType": INVENTORY, "marketplaceIds": "A1PA6795UKMFR9"}, 400),
-    ({"reportType": INVENTORY, "marketplaceIds": ["ATVPDKIKX0DER"]}, 400),
+    ({"reportType": INVENTORY, "marketplaceIds": ["A1VC38T7YXB528"]}, 400),
     ({"reportType": BY_ORDER_DATE, "marketplaceIds": [DE], "dataStartTime": "last week"}, 400),
     ({"reportType": BY_ORDER_DATE, "marketplaceIds": [DE], "dataEndTime": "2999-01-01T00:00:00Z"}, 400),
     ({"reportType": INVENTORY, "marketplaceIds": [DE], "reportOptions": {"x": 1}}, 400),

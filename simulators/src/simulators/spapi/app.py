@@ -28,7 +28,7 @@ from .order_search import Pager
 from .orders_v0 import orders_v0
 from .orders_v2026 import orders_v2026
 from .params import Signer
-from .ratelimit import USAGE_PLANS, OperationCounters, RateLimiter
+from .ratelimit import OperationCounters, RateLimiter
 from .reports_api import downloads, reports_api
 from .sim import sim_api
 from .store import SellerStore
@@ -40,13 +40,15 @@ DEFAULT_ORDERS = 3000
 
 
 def create_app(seed: int = 1, orders: int = DEFAULT_ORDERS, speed: float = 1.0, job_seconds: int = 60,
-               sellers: Iterable[str] = (), start: float | None = None, document_base_url: str | None = None) -> Flask:
+               sellers: Iterable[str] = (), start: float | None = None, document_base_url: str | None = None,
+               rate_scale: float = 1.0) -> Flask:
     """The simulator: LWA, Orders v0 and 2026-01-01, Reports 2021-06-30 and `/_sim`, all in memory.
 
     `seed` (with each seller) decides the data; `orders` is how many each seller has, placed over the 90
     days before `start` (simulated epoch seconds, default now); simulated time runs `speed` times faster than
     wall time; a report takes `job_seconds` of it; `sellers` names sellers besides the demo one; report
-    document URLs start with `document_base_url` (default: the address the server listens on)."""
+    document URLs start with `document_base_url` (default: the address the server listens on); the usage
+    plans are the models' defaults times `rate_scale`."""
     clock = Clock(speed, start)
     all_sellers: list[Seller] = [demo_seller()]
     for name in sellers:
@@ -62,7 +64,7 @@ def create_app(seed: int = 1, orders: int = DEFAULT_ORDERS, speed: float = 1.0, 
     app.extensions[EXTENSION_KEY] = SpapiContext(
         clock=clock, accounts=Accounts(all_sellers, clock),
         stores={s.seller_id: SellerStore(s, seed, anchor, orders) for s in all_sellers},
-        faults=Faults(job_seconds), limiter=RateLimiter(clock), operations=OperationCounters(),
+        faults=Faults(job_seconds), limiter=RateLimiter(clock, rate_scale), operations=OperationCounters(),
         documents=Documents(signer), pager=Pager(signer), seed=seed,
     )
     app.before_request(_before_request)
@@ -116,7 +118,7 @@ def _after_request(response: Response) -> Response:
     name = g.get("spapi_operation")
     succeeded = name is not None and 200 <= response.status_code < 300
     if succeeded and sim().operations.count(name, "succeeded") % 2 == 1:
-        response.headers["x-amzn-RateLimit-Limit"] = USAGE_PLANS[name].header
+        response.headers["x-amzn-RateLimit-Limit"] = sim().limiter.plans[name].header
     return response
 
 

@@ -50,6 +50,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="simulated time at start (default now); with --seed it fixes the data exactly")
     parser.add_argument("--seller", action="append", default=[], type=_seller, metavar="NAME",
                         help="another seller that authorised the demo app (repeatable); its refresh token is printed")
+    parser.add_argument("--rate-scale", type=positive_float, default=1.0, metavar="F",
+                        help="usage plans: the models' default rates and bursts times F (default 1)")
     parser.add_argument("--document-base-url", default=None, metavar="URL",
                         help="base of report document URLs (default: the address the simulator listens on)")
     args = parser.parse_args(argv)
@@ -61,7 +63,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     app = create_app(seed=args.seed, orders=args.orders, speed=args.speed, job_seconds=args.job_seconds,
-                     sellers=args.seller, start=args.start, document_base_url=args.document_base_url)
+                     sellers=args.seller, start=args.start, document_base_url=args.document_base_url,
+                     rate_scale=args.rate_scale)
     print(f"SP-API simulator: lwa_app_id={DEMO_APP_ID} lwa_client_secret={DEMO_CLIENT_SECRET} "
           f"refresh_token={DEMO_REFRESH_TOKEN}", flush=True)
     with app.app_context():

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from werkzeug.datastructures import MultiDict
 
 from .errors import invalid_input
-from .marketplaces import BY_ID
+from .marketplaces import BY_ID, ELSEWHERE
 
 _ISO = re.compile(r"\d{4}-?\d{2}-?\d{2}([T ].+)?")
 
@@ -79,7 +79,7 @@ def marketplace_ids(values: list[str], allowed: Iterable[str], name: str) -> lis
     """Each id must name a marketplace the seller sells in."""
     allowed = set(allowed)
     for value in values:
-        if value not in BY_ID:
+        if value not in BY_ID and value not in ELSEWHERE:
             raise invalid_input(f"Invalid {name}: {value} is not a valid marketplace identifier.")
         if value not in allowed:
             raise invalid_input(f"Invalid {name}: the seller is not registered in marketplace {value}.")

@@ -1,5 +1,6 @@
-"""SP-API usage plans: a token bucket per (seller, operation) with the models' default rate and burst,
-refilled in simulated time, and per-operation counters (calls, 429s) for `/_sim/state`."""
+"""SP-API usage plans: a token bucket per (seller, operation) with the models' default rate and burst (times
+`scale`, as for a seller with a higher plan), refilled in simulated time, and per-operation counters
+(calls, 429s) for `/_sim/state`."""
 
 from __future__ import annotations
 
@@ -14,10 +15,13 @@ class UsagePlan:
     rate: float  # requests per second
     burst: int
 
+    def scaled(self, scale: float) -> UsagePlan:
+        return UsagePlan(self.rate * scale, max(1, round(self.burst * scale)))
+
     @property
     def header(self) -> str:
         """The `x-amzn-RateLimit-Limit` value."""
-        return f"{self.rate:g}"
+        return f"{self.rate:.4g}"
 
 
 # The usage-plan tables of ordersV0.json, orders_2026-01-01.json and reports_2021-06-30.json.
@@ -42,13 +46,14 @@ USAGE_PLANS = {
 class RateLimiter:
     """Token buckets, full at first; `take` spends one token if there is one. Thread-safe."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, scale: float = 1.0) -> None:
         self._clock = clock
+        self.plans = {name: plan.scaled(scale) for name, plan in USAGE_PLANS.items()}
         self._lock = threading.Lock()
         self._buckets: dict[tuple[str, str], tuple[float, float]] = {}  # (tokens, simulated time)
 
     def take(self, seller_id: str, operation: str) -> bool:
-        plan = USAGE_PLANS[operation]
+        plan = self.plans[operation]
         now = self._clock.now()
         with self._lock:
             tokens, updated = self._buckets.get((seller_id, operation), (float(plan.burst), now))

@@ -250,7 +250,7 @@ def download(document_id: str) -> Response:
         ctx.count("refused_downloads")
         return Response(exc.xml(), exc.status, mimetype="application/xml")
     ctx.count("downloads")
-    response = Response(document.body, 200, content_type="text/plain;charset=UTF-8")
+    response = Response(document.body, 200, content_type="text/plain; charset=UTF-8")
     if content_encoding:
         response.headers["Content-Encoding"] = "gzip"
     return response
