@@ -499,12 +499,17 @@ def test_unknown_paths_answer_404_in_the_errors_shape(sim, token):
 
 
 def test_inventory_report_lifecycle_to_a_gzip_tsv(sim, token):
-    started = time.monotonic()
+    sim.faults(job_seconds=60)  # IN_QUEUE for 15 simulated seconds, IN_PROGRESS for 45 more
     report_id = create_report(sim, token, marketplaceIds=[DE, FR])
-    first = sim.ok("GET", f"/reports/2021-06-30/reports/{report_id}", token)
-    assert first["processingStatus"] in ("IN_QUEUE", "IN_PROGRESS") and "reportDocumentId" not in first
-    report = finished(sim, token, report_id)
-    assert time.monotonic() - started < 5  # 4 simulated seconds at speed 20
+    path = f"/reports/2021-06-30/reports/{report_id}"
+    queued = sim.ok("GET", path, token)
+    assert queued["processingStatus"] == "IN_QUEUE"
+    assert "processingStartTime" not in queued and "reportDocumentId" not in queued
+    sim.advance(20)
+    running = sim.ok("GET", path, token)
+    assert running["processingStatus"] == "IN_PROGRESS" and "processingEndTime" not in running
+    sim.advance(40)
+    report = sim.ok("GET", path, token)
     assert report["processingStatus"] == "DONE"
     assert set(report) == {"reportId", "reportType", "processingStatus", "marketplaceIds", "dataStartTime",
                            "dataEndTime", "createdTime", "processingStartTime", "processingEndTime",
@@ -565,7 +570,9 @@ def test_fatal_and_cancelled_reports_from_faults(sim, token):
     document, content = download(sim, token, fatal["reportDocumentId"])
     assert "compressionAlgorithm" not in document
     assert "errorDetails" in json.loads(content.content)
+    started = time.monotonic()
     assert finished(sim, token, create_report(sim, token))["processingStatus"] == "DONE"
+    assert time.monotonic() - started < 3  # a 4-second job at speed 20 takes a fifth of a second
 
 
 def test_only_reports_in_queue_can_be_cancelled(sim, token):
