@@ -1,0 +1,1 @@
+"""A thin client of Amazon's Selling Partner API of our own."""
