@@ -71,8 +71,8 @@ EXPECTED_ITEMS = [
                     shipping_tax=Decimal("0.60"), promotion_discount=Decimal("3.00"), currency="GBP"),
     OrderItemRecord(amazon_order_id="202-1111111-1111111", seller_sku="SKU-2", order_item_id=None,
                     asin="B000000002", title="Gadget", quantity_ordered=1, quantity_shipped=1,
-                    item_price=Decimal("10.00"), item_tax=Decimal("2.00"), shipping_price=None,
-                    shipping_tax=None, promotion_discount=None, currency="GBP"),
+                    item_price=Decimal("10.00"), item_tax=Decimal("2.00"), shipping_price=Decimal(0),
+                    shipping_tax=Decimal(0), promotion_discount=Decimal(0), currency="GBP"),
 ]
 
 
@@ -120,10 +120,11 @@ def test_order_rows_group_items_by_order_as_the_orders_api_would():
     assert pending == OrderRecord(
         amazon_order_id="202-2222222-2222222", marketplace_id=UK, purchase_date=datetime(2026, 11, 4, 11, tzinfo=UTC),
         last_update_date=datetime(2026, 11, 4, 11, 5, tzinfo=UTC), order_status="Pending", fulfillment_channel="AFN",
-        sales_channel="Amazon.co.uk", ship_service_level="Expedited", order_total=None, currency=None,
+        sales_channel="Amazon.co.uk", ship_service_level="Expedited", order_total=None, currency="GBP",
         items_shipped=0, items_unshipped=1, is_business_order=False, ship_city=None, ship_state="Greater London",
         ship_postal_code="EC1A 1BB", ship_country="GB")
     assert pending_items[0].item_price is None and pending_items[0].quantity_shipped == 0
+    assert pending_items[0].promotion_discount is None and pending_items[0].currency == "GBP"
 
 
 def test_gift_wrap_counts_in_the_total_and_positive_discounts_are_discounts():
@@ -168,8 +169,18 @@ def test_two_rows_of_one_sku_make_one_item():
     assert replace(item, title=None) == OrderItemRecord(
         amazon_order_id="202-7777777-7777777", seller_sku="SKU-1", order_item_id=None, asin="B1", title=None,
         quantity_ordered=2, quantity_shipped=2, item_price=Decimal("10.00"), item_tax=Decimal("2.00"),
-        shipping_price=None, shipping_tax=None, promotion_discount=None, currency="GBP")
+        shipping_price=Decimal(0), shipping_tax=Decimal(0), promotion_discount=Decimal(0), currency="GBP")
     assert order.order_total == Decimal("12.00") and order.items_shipped == 2
+
+
+@pytest.mark.parametrize(("level", "category"), [("Std UK Dom_1", "Standard"), ("Exp DE Dom_1", "Expedited"),
+                                                ("NextDay", "NextDay"), ("SecondDay", "SecondDay"),
+                                                ("Some Courier", "Some Courier")])
+def test_ship_service_levels_read_as_their_category(level, category):
+    text = ORDERS_HEADER + order_line("202-8888888-8888888", "Shipped", "Amazon.co.uk", "SKU-1", "B1", "Widget",
+                                      "Shipped", 1, ("1.00", "", "", "", "", "", "", ""), level=level)
+    [(order, _)] = list(order_rows(text))
+    assert order.ship_service_level == category
 
 
 def test_decode_reads_utf8_and_windows_1252():

@@ -1,6 +1,7 @@
 """Orders v0 and 2026-01-01 against a scripted upstream: the same orders written both ways map to the same
-records; paging; the `...Before` bound clamped to 2 minutes before now in upstream time; the arguments
-Amazon would refuse refused before any call."""
+records; paging; a `...Before` too late for Amazon not sent (the window then ends where Amazon says, and
+later orders are left out), the upstream's clock learnt from its answers; the arguments Amazon would
+refuse refused before any call."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from amazon_sync.spapi.limits import RateLimiter
 from amazon_sync.spapi.lwa import AccessTokens
 from amazon_sync.spapi.orders import OrdersClient
 from amazon_sync.spapi.transport import Transport
+from amazon_sync.spapi.upstream_clock import UpstreamClock
+from amazon_sync.spapi.values import service_level
 
 UK = "A1F83G8C2ARO7P"
 AFTER = datetime(2026, 11, 1, tzinfo=UTC)
@@ -126,14 +129,19 @@ EXPECTED_ITEMS = [
                     shipping_tax=Decimal("0.60"), promotion_discount=Decimal("3.00"), currency="GBP"),
     OrderItemRecord(amazon_order_id="202-1111111-1111111", seller_sku="SKU-2", order_item_id="22222",
                     asin="B000000002", title="Gadget", quantity_ordered=1, quantity_shipped=1,
-                    item_price=Decimal("10.00"), item_tax=Decimal("2.00"), shipping_price=None,
-                    shipping_tax=None, promotion_discount=None, currency="GBP"),
+                    item_price=Decimal("10.00"), item_tax=Decimal("2.00"), shipping_price=Decimal(0),
+                    shipping_tax=Decimal(0), promotion_discount=Decimal(0), currency="GBP"),
 ]
 
 
+def echo(seconds_ago: float = 120) -> str:
+    return (datetime.now(UTC) - timedelta(seconds=seconds_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def serve_v0(upstream):
-    upstream.queue("GET", V0, (200, {"payload": {"Orders": [SHIPPED_V0], "NextToken": "page-2"}}),
-                   (200, {"payload": {"Orders": [PENDING_V0]}}))
+    upstream.queue("GET", V0, (200, {"payload": {"Orders": [SHIPPED_V0], "NextToken": "page-2",
+                                                 "CreatedBefore": echo()}}),
+                   (200, {"payload": {"Orders": [PENDING_V0], "CreatedBefore": echo()}}))
     upstream.queue("GET", V0_ITEMS.format(SHIPPED_V0["AmazonOrderId"]),
                    (200, {"payload": {"OrderItems": SHIPPED_V0_ITEMS[:1], "NextToken": "items-2"}}),
                    (200, {"payload": {"OrderItems": SHIPPED_V0_ITEMS[1:]}}))
@@ -142,8 +150,9 @@ def serve_v0(upstream):
 
 
 def serve_2026(upstream):
-    upstream.queue("GET", V2026, (200, {"orders": [SHIPPED_2026], "pagination": {"nextToken": "page-2"}}),
-                   (200, {"orders": [PENDING_2026]}))
+    upstream.queue("GET", V2026, (200, {"orders": [SHIPPED_2026], "pagination": {"nextToken": "page-2"},
+                                        "createdBefore": echo()}),
+                   (200, {"orders": [PENDING_2026], "createdBefore": echo()}))
 
 
 def test_v0_and_2026_give_the_same_records(upstream):
@@ -160,6 +169,7 @@ def test_v0_and_2026_give_the_same_records(upstream):
     assert v0[0] == (EXPECTED_SHIPPED, EXPECTED_ITEMS)
     pending, pending_items = v0[1]
     assert pending.order_status == "Pending" and pending.order_total is None and pending.fulfillment_channel == "AFN"
+    assert pending.currency == "GBP"  # the marketplace's, as Amazon shows no amount yet
     assert pending.purchase_date == datetime(2026, 11, 4, 11, tzinfo=UTC) and pending.ship_service_level == "Expedited"
     assert pending_items[0].item_price is None and pending_items[0].quantity_shipped == 0
 
@@ -170,7 +180,7 @@ def test_v0_pages_with_its_next_token(upstream):
     list(client.search(UK, created_after=AFTER))
     first, second = upstream.calls("GET", V0)
     assert first.query["MarketplaceIds"] == UK and first.query["CreatedAfter"] == "2026-11-01T00:00:00Z"
-    assert first.query["MaxResultsPerPage"] == "100" and "CreatedBefore" in first.query
+    assert first.query["MaxResultsPerPage"] == "100" and "CreatedBefore" not in first.query
     assert second.query == {"MarketplaceIds": UK, "NextToken": "page-2"}
     client.order_items(SHIPPED_V0["AmazonOrderId"])
     items = upstream.calls("GET", V0_ITEMS.format(SHIPPED_V0["AmazonOrderId"]))
@@ -182,32 +192,61 @@ def test_2026_asks_for_the_data_it_maps_and_pages_with_pagination_token(upstream
     list(orders(upstream).search(UK, last_updated_after=AFTER))
     first, second = upstream.calls("GET", V2026)
     assert set(first.query["includedData"].split(",")) == {"FULFILLMENT", "PROCEEDS", "RECIPIENT"}
-    assert first.query["lastUpdatedAfter"] == "2026-11-01T00:00:00Z" and "lastUpdatedBefore" in first.query
+    assert first.query["lastUpdatedAfter"] == "2026-11-01T00:00:00Z" and "lastUpdatedBefore" not in first.query
     assert "createdAfter" not in first.query
     assert second.query == {**first.query, "paginationToken": "page-2"}
 
 
-@pytest.mark.parametrize(("speed", "margin"), [(1.0, 120.0), (60.0, 2.0)])
-def test_before_is_clamped_to_two_minutes_ago_in_upstream_time(upstream, speed, margin):
-    upstream.queue("GET", V2026, (200, {"orders": []}))
-    asked = datetime.now(UTC) + timedelta(hours=1)
-    started = datetime.now(UTC)
-    list(orders(upstream, time_speed=speed).search(UK, created_after=AFTER, created_before=asked))
+def test_the_window_ends_where_amazon_says_when_no_before_is_asked(upstream):
+    told = echo()
+    upstream.queue("GET", V2026, (200, {"orders": [], "createdBefore": told}))
+    search = orders(upstream).search(UK, created_after=AFTER)
+    assert list(search) == []
+    assert search.window_end == datetime.fromisoformat(told)
+
+
+def test_a_before_too_late_for_amazon_is_not_sent_and_later_orders_are_left_out(upstream):
+    """Asked for orders up to 30 s ago, which Amazon might refuse: none is sent; an upstream an hour ahead
+    of us answers up to its now - 2 minutes, and what is after the asked end is left out."""
+    asked = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=30)
+    told = echo(120 - 3600)
+    late = {**PENDING_2026, "orderId": "202-9999999-9999999", "createdTime": echo(10)}
+    early = {**PENDING_2026, "createdTime": echo(600)}
+    upstream.queue("GET", V2026, (200, {"orders": [early, late], "createdBefore": told}))
+    search = orders(upstream).search(UK, created_after=AFTER, created_before=asked)
+    assert [order.amazon_order_id for order, _ in search] == ["202-2222222-2222222"]
     [seen] = upstream.calls("GET", V2026)
-    before = datetime.fromisoformat(seen.query["createdBefore"])
-    assert started - timedelta(seconds=margin + 2) <= before <= datetime.now(UTC) - timedelta(seconds=margin)
+    assert "createdBefore" not in seen.query
+    assert search.window_end == asked
 
 
-def test_an_earlier_before_is_kept(upstream):
-    upstream.queue("GET", V0, (200, {"payload": {"Orders": []}}))
-    list(orders(upstream, orders_api="v0").search(UK, last_updated_after=AFTER,
-                                                  last_updated_before=AFTER + timedelta(days=1)))
+def test_an_earlier_before_is_sent_and_ends_the_window(upstream):
+    upstream.queue("GET", V0, (200, {"payload": {"Orders": [], "LastUpdatedBefore": "2026-11-02T00:00:00Z"}}))
+    search = orders(upstream, orders_api="v0").search(UK, last_updated_after=AFTER,
+                                                      last_updated_before=AFTER + timedelta(days=1))
+    assert list(search) == []
     [seen] = upstream.calls("GET", V0)
     assert seen.query["LastUpdatedBefore"] == "2026-11-02T00:00:00Z"
+    assert search.window_end == datetime(2026, 11, 2, tzinfo=UTC)
+
+
+def test_the_upstreams_clock_is_learnt_from_its_answers(upstream):
+    """A simulator a day ahead of our clock: once it has said so, a Before an hour ago (wall time), which
+    is a day and an hour ago for it, is sent as it is."""
+    ahead = (datetime.now(UTC) + timedelta(days=1) - timedelta(seconds=120)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    upstream.default("GET", V2026, (200, {"orders": [], "createdBefore": ahead}))
+    client = orders(upstream, time_speed=60)
+    list(client.search(UK, created_after=AFTER))
+    floor = client.transport.upstream_clock.floor()
+    assert floor >= datetime.fromisoformat(ahead) + timedelta(seconds=120)
+    hour_ago = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    list(client.search(UK, created_after=AFTER, created_before=hour_ago))
+    assert upstream.calls("GET", V2026)[-1].query["createdBefore"] == hour_ago.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def test_a_range_that_ends_before_it_starts_asks_nothing(upstream):
-    assert list(orders(upstream).search(UK, created_after=datetime.now(UTC))) == []
+    search = orders(upstream).search(UK, created_after=AFTER, created_before=AFTER - timedelta(days=1))
+    assert list(search) == [] and search.window_end == AFTER - timedelta(days=1)
     assert upstream.api_calls() == []
 
 
@@ -239,3 +278,23 @@ def test_2026_statuses_map_to_v0_names(upstream):
     assert found == ["PendingAvailability", "Pending", "Unshipped", "PartiallyShipped", "Shipped", "Canceled",
                      "Unfulfillable"]
     assert set(found) <= set(ORDER_STATUSES)
+
+
+@pytest.mark.parametrize(("level", "category"), [
+    ("STANDARD", "Standard"), ("NEXT_DAY", "NextDay"), ("FREE_ECONOMY", "FreeEconomy"), ("SAME_DAY", "SameDay"),
+    ("Standard", "Standard"), ("Std UK Dom_1", "Standard"), ("Exp UK Dom_1", "Expedited"), (None, None),
+])
+def test_service_levels_as_their_category(level, category):
+    assert service_level(level) == category
+
+
+def test_the_upstream_clock_floor_moves_at_time_speed_from_what_it_was_told():
+    wall, mono = [1_000_000.0], [50.0]
+    clock = UpstreamClock(60, skew_seconds=5, wall=lambda: wall[0], monotonic=lambda: mono[0])
+    assert clock.floor().timestamp() == 1_000_000 - 5  # nothing told yet: our clock less the skew
+    clock.observe(datetime.fromtimestamp(1_086_400, UTC))  # a day ahead
+    mono[0] += 2
+    wall[0] += 2
+    assert clock.floor().timestamp() == 1_086_400 + 2 * 60
+    clock.observe(datetime.fromtimestamp(1_000_000, UTC))  # an older answer tells nothing new
+    assert clock.floor().timestamp() == 1_086_400 + 2 * 60

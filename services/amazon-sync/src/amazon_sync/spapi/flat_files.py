@@ -16,7 +16,7 @@ from hub_runtime.errors import PermanentError
 
 from ..marketplaces import MARKETPLACES
 from ..records import InventoryRecord, OrderItemRecord, OrderRecord
-from .values import decimal, integer, utc
+from .values import decimal, integer, service_level, utc
 
 log = logging.getLogger("amazon_sync.spapi")
 
@@ -32,6 +32,7 @@ FULFILLMENT_CHANNELS = {"amazon": "AFN", "afn": "AFN", "merchant": "MFN", "mfn":
 SALES_CHANNELS = {m.sales_channel.casefold(): m.id for m in MARKETPLACES.values()}
 CHARGES = ("item-price", "item-tax", "shipping-price", "shipping-tax", "gift-wrap-price", "gift-wrap-tax")
 DISCOUNTS = ("item-promotion-discount", "ship-promotion-discount")
+ZERO = Decimal(0)
 
 
 class ReportUnreadable(PermanentError):
@@ -90,9 +91,11 @@ def order_rows(text: str) -> Iterator[tuple[OrderRecord, list[OrderItemRecord]]]
     - marketplace_id from sales-channel (Amazon.co.uk -> A1F83G8C2ARO7P); an order of another channel
       (e.g. Non-Amazon) is left out;
     - order-status as Orders v0 names it (Cancelled -> Canceled, Shipped - Delivered to Buyer -> Shipped,
-      Shipping -> PartiallyShipped); fulfillment-channel Amazon -> AFN, Merchant -> MFN;
+      Shipping -> PartiallyShipped); fulfillment-channel Amazon -> AFN, Merchant -> MFN; ship-service-level
+      as its category (Std UK Dom_1 -> Standard); currency, when empty, the marketplace's;
     - an item's promotion_discount = |item-promotion-discount| + |ship-promotion-discount| (Orders v0's
-      PromotionDiscount + ShippingDiscount; the report writes discounts with either sign);
+      PromotionDiscount + ShippingDiscount; the report writes discounts with either sign); an item with an
+      item-price has its other empty amounts read as 0, one without (Pending, Cancelled) has none;
     - order_total = the sum over its items of item-price + item-tax + shipping-price + shipping-tax +
       gift-wrap-price + gift-wrap-tax - both discounts; None when the report gives no amounts (Pending);
     - an item's quantity_shipped is its quantity when item-status is Shipped, 0 when Unshipped or
@@ -129,7 +132,7 @@ def _order(order_id: str, rows: list[tuple[int, dict[str, str]]]) -> tuple[Order
     totals: list[Decimal] = []
     statuses = []
     for _, row in rows:
-        item = _item(order_id, row)
+        item = _item(order_id, row, MARKETPLACES[marketplace_id].currency)
         statuses.append(((row.get("item-status") or "").casefold(), item.quantity_ordered))
         charged = [decimal(row.get(name)) for name in CHARGES]
         discounts = [decimal(row.get(name)) for name in DISCOUNTS]
@@ -149,9 +152,10 @@ def _order(order_id: str, rows: list[tuple[int, dict[str, str]]]) -> tuple[Order
         order_status=_status(first["order-status"]),
         fulfillment_channel=FULFILLMENT_CHANNELS.get((first.get("fulfillment-channel") or "").casefold()),
         sales_channel=channel,
-        ship_service_level=first.get("ship-service-level"),
+        ship_service_level=service_level(first.get("ship-service-level")),
         order_total=sum(totals, Decimal(0)) if totals else None,
-        currency=first.get("currency") or next((row.get("currency") for _, row in rows if row.get("currency")), None),
+        currency=next((row["currency"] for _, row in rows if row.get("currency")), None)
+        or MARKETPLACES[marketplace_id].currency,
         items_shipped=shipped,
         items_unshipped=unshipped,
         is_business_order=(first.get("is-business-order") or "").casefold() == "true",
@@ -163,14 +167,19 @@ def _order(order_id: str, rows: list[tuple[int, dict[str, str]]]) -> tuple[Order
     return order, list(items.values())
 
 
-def _item(order_id: str, row: dict[str, str]) -> OrderItemRecord:
+def _item(order_id: str, row: dict[str, str], currency: str) -> OrderItemRecord:
     quantity = integer(row.get("quantity")) or 0
     status = (row.get("item-status") or "").casefold()
     shipped = integer(row.get("quantity-shipped"))
     if shipped is None:
         shipped = quantity if status == "shipped" else 0 if status in ("unshipped", "cancelled") else None
-    discounts = [decimal(row.get(name)) for name in DISCOUNTS]
-    present = [abs(value) for value in discounts if value is not None]
+    price = decimal(row.get("item-price"))
+
+    def amount(name: str) -> Decimal | None:
+        value = decimal(row.get(name))
+        return None if price is None else value if value is not None else ZERO
+
+    discounts = [amount(name) for name in DISCOUNTS]
     return OrderItemRecord(
         amazon_order_id=order_id,
         seller_sku=row["sku"],
@@ -179,12 +188,12 @@ def _item(order_id: str, row: dict[str, str]) -> OrderItemRecord:
         title=row.get("product-name"),
         quantity_ordered=quantity,
         quantity_shipped=shipped,
-        item_price=decimal(row.get("item-price")),
-        item_tax=decimal(row.get("item-tax")),
-        shipping_price=decimal(row.get("shipping-price")),
-        shipping_tax=decimal(row.get("shipping-tax")),
-        promotion_discount=sum(present, Decimal(0)) if present else None,
-        currency=row.get("currency"),
+        item_price=price,
+        item_tax=amount("item-tax"),
+        shipping_price=amount("shipping-price"),
+        shipping_tax=amount("shipping-tax"),
+        promotion_discount=None if price is None else sum((abs(d) for d in discounts if d is not None), ZERO),
+        currency=row.get("currency") or currency,
     )
 
 

@@ -5,18 +5,26 @@
   `order_items` is one `getOrder`.
 - `v0`: `getOrders`, the items left to `order_items` (`getOrderItems`, one call per order).
 
-Both map to the same records: statuses as Orders v0 names them; `ship_service_level` as v0's shipment
-service level category (`Standard`, `Expedited`, ...); `order_total` what the buyer was charged (2026:
-the proceeds' grand total without delivery tips, which are charged apart); an item's `promotion_discount`
-is every promotion on it, on the item and on its shipping (v0: PromotionDiscount + ShippingDiscount;
-2026: the DISCOUNT proceeds), as a positive amount; an amount Amazon leaves out is None (Amazon leaves
-prices out while an order is Pending). `...Before` bounds later than 2 minutes before now (upstream time)
-are moved back to it, since Amazon refuses them."""
+Both map to the same records (and the orders flat file too, see `flat_files`):
+
+- statuses as Orders v0 names them (2026 has no InvoiceUnconfirmed: such orders are SHIPPED there);
+- `ship_service_level` is the shipment service level category (`Standard`, `Expedited`, `NextDay`, ...:
+  v0's ShipmentServiceLevelCategory, 2026's fulfillmentServiceLevel), see `values.service_level`;
+- `order_total` is what the buyer was charged (2026: the proceeds' grand total less delivery tips, which
+  are charged apart); `currency` is the marketplace's when Amazon shows no amount;
+- an item's amounts are None while Amazon withholds prices (Pending, Canceled); once it shows them, an
+  amount it leaves out is 0; `promotion_discount` is every promotion on the item, on its price and its
+  shipping (v0: PromotionDiscount + ShippingDiscount; 2026: the DISCOUNT proceeds), as a positive amount.
+
+The search window: Amazon refuses a `...Before` less than 2 minutes before its now, and a simulator's now
+runs ahead of ours. A `...Before` that may be too late is not sent: Amazon then ends the window at its
+own now - 2 minutes and says so, and the orders after the asked `...Before` are left out here. The
+search's `window_end` tells where the results end."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import quote
@@ -25,12 +33,13 @@ from ..kind import AmazonSettings
 from ..marketplaces import MARKETPLACES, by_id
 from ..records import OrderItemRecord, OrderRecord
 from .transport import Transport
-from .values import money, utc
+from .values import money, service_level, utc
 
 log = logging.getLogger("amazon_sync.spapi")
 
 PAGE_SIZE = 100
 BEFORE_MARGIN = timedelta(minutes=2)  # upstream time: Amazon's newest allowed `...Before`
+ZERO = Decimal(0)
 INCLUDED_DATA = ("FULFILLMENT", "PROCEEDS", "RECIPIENT")
 V0_ORDERS, V0_ORDER = "/orders/v0/orders", "/orders/v0/orders/{}/orderItems"
 ORDERS_2026, ORDER_2026 = "/orders/2026-01-01/orders", "/orders/2026-01-01/orders/{}"
@@ -39,9 +48,6 @@ STATUSES_2026 = {"PENDING_AVAILABILITY": "PendingAvailability", "PENDING": "Pend
                  "PARTIALLY_SHIPPED": "PartiallyShipped", "SHIPPED": "Shipped", "CANCELLED": "Canceled",
                  "UNFULFILLABLE": "Unfulfillable"}
 FULFILLED_BY = {"AMAZON": "AFN", "MERCHANT": "MFN"}
-SERVICE_LEVELS_2026 = {"EXPEDITED": "Expedited", "FREE_ECONOMY": "FreeEconomy", "NEXT_DAY": "NextDay",
-                       "PRIORITY": "Priority", "SAME_DAY": "SameDay", "SECOND_DAY": "SecondDay",
-                       "SCHEDULED": "Scheduled", "STANDARD": "Standard"}
 
 OrderWithItems = tuple[OrderRecord, list[OrderItemRecord] | None]
 
@@ -55,60 +61,62 @@ class OrdersClient:
                created_before: datetime | None = None, last_updated_after: datetime | None = None,
                last_updated_before: datetime | None = None) -> Iterator[OrderWithItems]:
         """The marketplace's orders created (or last updated) in the range, page after page, each with its
-        items (None with Orders v0: ask `order_items`). Exactly one of `created_after` and
-        `last_updated_after`; the created and last-updated bounds are not mixed (ValueError)."""
+        items (None with Orders v0: ask `order_items`), as an `OrderSearch` (its `window_end` says where the
+        results end). Exactly one of `created_after` and `last_updated_after`; the created and last-updated
+        bounds are not mixed (ValueError)."""
         if (created_after is None) == (last_updated_after is None):
             raise ValueError("give exactly one of created_after and last_updated_after")
         if (created_after is not None and last_updated_before is not None) or \
                 (last_updated_after is not None and created_before is not None):
             raise ValueError("created and last-updated bounds cannot be mixed")
         by_created = created_after is not None
-        after = created_after if by_created else last_updated_after
-        after = after if after.tzinfo else after.replace(tzinfo=UTC)
-        before = self._clamp(created_before if by_created else last_updated_before)
+        after = _aware(created_after if by_created else last_updated_after)
+        before = created_before if by_created else last_updated_before
+        before = _aware(before) if before is not None else None
         region = by_id(marketplace_id).region
-        if before <= after:
-            return iter(())
-        if self.settings.orders_api == "v0":
-            return self._search_v0(marketplace_id, region, by_created, after, before)
-        return self._search_2026(marketplace_id, region, by_created, after, before)
+        search = OrderSearch(before)
+        if before is not None and before <= after:
+            search.window_end = before
+            return search
+        latest = self.transport.upstream_clock.floor() - BEFORE_MARGIN
+        sent = before if before is not None and before <= latest else None
+        fetch = self._search_v0 if self.settings.orders_api == "v0" else self._search_2026
+        pages = fetch(marketplace_id, region, by_created, after, sent, search.ended)
+        search.source = pages if sent is not None or before is None else _until(pages, before, by_created)
+        return search
 
     def order_items(self, order_id: str, *, marketplace_id: str | None = None) -> list[OrderItemRecord]:
         """The order's items (`getOrderItems`, every page, with Orders v0; `getOrder` with 2026-01-01).
         `marketplace_id` picks the region (default: the instance's first marketplace)."""
-        region = by_id(marketplace_id or self.settings.marketplace_ids[0]).region
+        marketplace = marketplace_id or self.settings.marketplace_ids[0]
+        region = by_id(marketplace).region
         if self.settings.orders_api != "v0":
             body = self.transport.call("getOrder/2026-01-01", "GET", ORDER_2026.format(quote(order_id, safe="")),
                                        region=region, params={"includedData": list(INCLUDED_DATA)})
-            return [_item_2026(order_id, item) for item in body.get("order", {}).get("orderItems") or []]
+            order = body.get("order") or {}
+            mid = (order.get("salesChannel") or {}).get("marketplaceId") or marketplace
+            return [_item_2026(order_id, item, mid) for item in order.get("orderItems") or []]
         items: list[OrderItemRecord] = []
         token: str | None = None
         while True:
             body = self.transport.call("getOrderItems", "GET", V0_ORDER.format(quote(order_id, safe="")),
                                        region=region, params={"NextToken": token})
             payload = body.get("payload") or {}
-            items += [_item_v0(order_id, item) for item in payload.get("OrderItems") or []]
+            items += [_item_v0(order_id, item, marketplace) for item in payload.get("OrderItems") or []]
             token = payload.get("NextToken") or None
             if token is None:
                 return items
 
-    def _clamp(self, before: datetime | None) -> datetime:
-        """`before` (aware; default now), no later than 2 minutes before now in upstream time."""
-        latest = datetime.now(UTC) - BEFORE_MARGIN / self.settings.time_speed
-        if before is None:
-            return latest.replace(microsecond=0)
-        before = before if before.tzinfo else before.replace(tzinfo=UTC)
-        return min(before, latest.replace(microsecond=0))
-
     def _search_v0(self, marketplace_id: str, region: str, by_created: bool, after: datetime,
-                   before: datetime) -> Iterator[OrderWithItems]:
-        first = {"MarketplaceIds": [marketplace_id], "MaxResultsPerPage": PAGE_SIZE,
-                 "CreatedAfter" if by_created else "LastUpdatedAfter": after,
-                 "CreatedBefore" if by_created else "LastUpdatedBefore": before}
-        params = first
+                   before: datetime | None, ended: Callable[[datetime | None], None]) -> Iterator[OrderWithItems]:
+        names = ("CreatedAfter", "CreatedBefore") if by_created else ("LastUpdatedAfter", "LastUpdatedBefore")
+        params = {"MarketplaceIds": [marketplace_id], "MaxResultsPerPage": PAGE_SIZE, names[0]: after,
+                  names[1]: before}
         while True:
             body = self.transport.call("getOrders", "GET", V0_ORDERS, region=region, params=params)
             payload = body.get("payload") or {}
+            if "NextToken" not in params:
+                self._window_end(payload.get(names[1]), before, ended)
             for order in payload.get("Orders") or []:
                 yield _order_v0(order, marketplace_id), None
             token = payload.get("NextToken") or None
@@ -117,19 +125,58 @@ class OrdersClient:
             params = {"MarketplaceIds": [marketplace_id], "NextToken": token}
 
     def _search_2026(self, marketplace_id: str, region: str, by_created: bool, after: datetime,
-                     before: datetime) -> Iterator[OrderWithItems]:
+                     before: datetime | None, ended: Callable[[datetime | None], None]) -> Iterator[OrderWithItems]:
+        names = ("createdAfter", "createdBefore") if by_created else ("lastUpdatedAfter", "lastUpdatedBefore")
         params = {"marketplaceIds": [marketplace_id], "maxResultsPerPage": PAGE_SIZE,
-                  "includedData": list(INCLUDED_DATA),
-                  "createdAfter" if by_created else "lastUpdatedAfter": after,
-                  "createdBefore" if by_created else "lastUpdatedBefore": before}
+                  "includedData": list(INCLUDED_DATA), names[0]: after, names[1]: before}
         while True:
             body = self.transport.call("searchOrders", "GET", ORDERS_2026, region=region, params=params)
+            if "paginationToken" not in params:
+                self._window_end(body.get(names[1]), before, ended)
             for order in body.get("orders") or []:
                 yield _order_2026(order, marketplace_id)
             token = (body.get("pagination") or {}).get("nextToken") or None
             if token is None:
                 return
             params = {**params, "paginationToken": token}
+
+
+    def _window_end(self, told: str | None, sent: datetime | None,
+                    ended: Callable[[datetime | None], None]) -> None:
+        """The window's end as the first page names it; when we sent none, it is the upstream's now - 2 min."""
+        end = _time_or_none(told)
+        if end is not None and sent is None:
+            self.transport.upstream_clock.observe(end + BEFORE_MARGIN)
+        ended(end if end is not None else sent)
+
+
+class OrderSearch(Iterator[OrderWithItems]):
+    """The orders of one search, page after page. `window_end`, known once the first page is read, is where
+    the results end (the asked `...Before`, or Amazon's now - 2 minutes when that is earlier): the next
+    search of newer orders starts there."""
+
+    def __init__(self, limit: datetime | None):
+        self.limit = limit  # the asked `...Before`
+        self.source: Iterator[OrderWithItems] = iter(())
+        self.window_end: datetime | None = None
+
+    def ended(self, end: datetime | None) -> None:
+        if end is not None and self.limit is not None:
+            end = min(end, self.limit)
+        self.window_end = end if end is not None else self.limit
+
+    def __iter__(self) -> OrderSearch:
+        return self
+
+    def __next__(self) -> OrderWithItems:
+        return next(self.source)
+
+
+def _until(pages: Iterator[OrderWithItems], before: datetime, by_created: bool) -> Iterator[OrderWithItems]:
+    """The orders of `pages` up to `before` (purchase or last-update time)."""
+    for order, items in pages:
+        if (order.purchase_date if by_created else order.last_update_date) <= before:
+            yield order, items
 
 
 # -- Orders v0 -----------------------------------------------------------------------------------------
@@ -146,10 +193,10 @@ def _order_v0(order: dict, marketplace_id: str) -> OrderRecord:
         last_update_date=utc(order["LastUpdateDate"]),
         order_status=order["OrderStatus"],
         fulfillment_channel=order.get("FulfillmentChannel"),
-        sales_channel=order.get("SalesChannel") or _sales_channel(mid),
-        ship_service_level=order.get("ShipmentServiceLevelCategory") or order.get("ShipServiceLevel"),
+        sales_channel=_sales_channel(mid) or order.get("SalesChannel"),
+        ship_service_level=service_level(order.get("ShipmentServiceLevelCategory") or order.get("ShipServiceLevel")),
         order_total=total,
-        currency=currency,
+        currency=currency or _currency(mid),
         items_shipped=order.get("NumberOfItemsShipped"),
         items_unshipped=order.get("NumberOfItemsUnshipped"),
         is_business_order=bool(order.get("IsBusinessOrder", False)),
@@ -160,13 +207,11 @@ def _order_v0(order: dict, marketplace_id: str) -> OrderRecord:
     )
 
 
-def _item_v0(order_id: str, item: dict) -> OrderItemRecord:
+def _item_v0(order_id: str, item: dict, marketplace_id: str) -> OrderItemRecord:
     price, currency = money(item.get("ItemPrice"))
-    tax, tax_currency = money(item.get("ItemTax"))
-    shipping, shipping_currency = money(item.get("ShippingPrice"))
-    shipping_tax, _ = money(item.get("ShippingTax"))
-    promotion, _ = money(item.get("PromotionDiscount"))
-    shipping_discount, _ = money(item.get("ShippingDiscount"))
+    shown = price is not None  # Amazon shows an item's amounts all together, or none (Pending, Canceled)
+    amounts = {name: _shown(money(item.get(name))[0], shown)
+               for name in ("ItemTax", "ShippingPrice", "ShippingTax", "PromotionDiscount", "ShippingDiscount")}
     return OrderItemRecord(
         amazon_order_id=order_id,
         seller_sku=item.get("SellerSKU") or "",
@@ -176,11 +221,11 @@ def _item_v0(order_id: str, item: dict) -> OrderItemRecord:
         quantity_ordered=int(item["QuantityOrdered"]),
         quantity_shipped=item.get("QuantityShipped"),
         item_price=price,
-        item_tax=tax,
-        shipping_price=shipping,
-        shipping_tax=shipping_tax,
-        promotion_discount=_discount(promotion, shipping_discount),
-        currency=currency or tax_currency or shipping_currency,
+        item_tax=amounts["ItemTax"],
+        shipping_price=amounts["ShippingPrice"],
+        shipping_tax=amounts["ShippingTax"],
+        promotion_discount=_discount(amounts["PromotionDiscount"], amounts["ShippingDiscount"]),
+        currency=currency or _currency(marketplace_id),
     )
 
 
@@ -192,11 +237,10 @@ def _order_2026(order: dict, marketplace_id: str) -> OrderWithItems:
     channel = order.get("salesChannel") or {}
     fulfillment = order.get("fulfillment") or {}
     address = (order.get("recipient") or {}).get("deliveryAddress") or {}
-    items = [_item_2026(order_id, item) for item in order.get("orderItems") or []]
-    shipped = [(item.get("fulfillment") or {}).get("quantityFulfilled") for item in order.get("orderItems") or []]
-    unshipped = [(item.get("fulfillment") or {}).get("quantityUnfulfilled") for item in order.get("orderItems") or []]
-    total, currency = _order_total(order.get("proceeds"))
     mid = channel.get("marketplaceId") or marketplace_id
+    raw_items = order.get("orderItems") or []
+    items = [_item_2026(order_id, item, mid) for item in raw_items]
+    total, currency = _order_total(order.get("proceeds"))
     status = fulfillment.get("fulfillmentStatus")
     record = OrderRecord(
         amazon_order_id=order_id,
@@ -205,13 +249,12 @@ def _order_2026(order: dict, marketplace_id: str) -> OrderWithItems:
         last_update_date=utc(order["lastUpdatedTime"]),
         order_status=STATUSES_2026.get(status, status),
         fulfillment_channel=FULFILLED_BY.get(fulfillment.get("fulfilledBy")),
-        sales_channel=channel.get("marketplaceName") or _sales_channel(mid),
-        ship_service_level=SERVICE_LEVELS_2026.get(fulfillment.get("fulfillmentServiceLevel"),
-                                                   fulfillment.get("fulfillmentServiceLevel")),
+        sales_channel=_sales_channel(mid) or channel.get("marketplaceName"),
+        ship_service_level=service_level(fulfillment.get("fulfillmentServiceLevel")),
         order_total=total,
-        currency=currency,
-        items_shipped=_sum(shipped),
-        items_unshipped=_sum(unshipped),
+        currency=currency or _currency(mid),
+        items_shipped=_sum([(item.get("fulfillment") or {}).get("quantityFulfilled") for item in raw_items]),
+        items_unshipped=_sum([(item.get("fulfillment") or {}).get("quantityUnfulfilled") for item in raw_items]),
         is_business_order="AMAZON_BUSINESS" in (order.get("programs") or []),
         ship_city=address.get("city"),
         ship_state=address.get("stateOrRegion"),
@@ -221,14 +264,13 @@ def _order_2026(order: dict, marketplace_id: str) -> OrderWithItems:
     return record, items
 
 
-def _item_2026(order_id: str, item: dict) -> OrderItemRecord:
+def _item_2026(order_id: str, item: dict, marketplace_id: str) -> OrderItemRecord:
     product = item.get("product") or {}
     proceeds = _breakdowns(item.get("proceeds"))
     price, currency = proceeds.get("ITEM", (None, None))
-    shipping, shipping_currency = proceeds.get("SHIPPING", (None, None))
-    discount, _ = proceeds.get("DISCOUNT", (None, None))
+    shown = price is not None
     tax = _tax_parts(item.get("proceeds"))
-    _, unit_currency = money((product.get("price") or {}).get("unitPrice"))
+    discount = proceeds.get("DISCOUNT", (None, None))[0]
     return OrderItemRecord(
         amazon_order_id=order_id,
         seller_sku=product.get("sellerSku") or "",
@@ -238,11 +280,11 @@ def _item_2026(order_id: str, item: dict) -> OrderItemRecord:
         quantity_ordered=int(item["quantityOrdered"]),
         quantity_shipped=(item.get("fulfillment") or {}).get("quantityFulfilled"),
         item_price=price,
-        item_tax=tax.get("ITEM"),
-        shipping_price=shipping,
-        shipping_tax=tax.get("SHIPPING"),
-        promotion_discount=abs(discount) if discount is not None else None,
-        currency=currency or shipping_currency or unit_currency,
+        item_tax=_shown(tax.get("ITEM"), shown),
+        shipping_price=_shown(proceeds.get("SHIPPING", (None, None))[0], shown),
+        shipping_tax=_shown(tax.get("SHIPPING"), shown),
+        promotion_discount=_discount(_shown(discount, shown)),
+        currency=currency or money((product.get("price") or {}).get("unitPrice"))[1] or _currency(marketplace_id),
     )
 
 
@@ -254,26 +296,22 @@ def _breakdowns(proceeds: dict | None) -> dict[str, tuple[Decimal | None, str | 
         if amount is None:
             continue
         before, _ = found.get(part.get("type"), (None, None))
-        found[part.get("type")] = ((before or Decimal(0)) + amount, currency)
+        found[part.get("type")] = ((before or ZERO) + amount, currency)
     return found
 
 
 def _tax_parts(proceeds: dict | None) -> dict[str, Decimal]:
-    """The TAX proceeds by what they tax (ITEM, SHIPPING, ...); all of it on ITEM when not broken down."""
+    """The TAX proceeds by what they tax (ITEM, SHIPPING, GIFT_WRAP); all of it on ITEM when not broken down."""
     parts: dict[str, Decimal] = {}
     for part in (proceeds or {}).get("breakdowns") or []:
         if part.get("type") != "TAX":
             continue
-        details = part.get("detailedBreakdowns") or []
-        if not details:
-            amount, _ = money(part.get("subtotal"))
-            if amount is not None:
-                parts["ITEM"] = parts.get("ITEM", Decimal(0)) + amount
+        details = part.get("detailedBreakdowns") or [{"subtype": "ITEM", "value": part.get("subtotal")}]
         for detail in details:
             amount, _ = money(detail.get("value"))
             if amount is not None:
                 subtype = detail.get("subtype") or "ITEM"
-                parts[subtype] = parts.get(subtype, Decimal(0)) + amount
+                parts[subtype] = parts.get(subtype, ZERO) + amount
     return parts
 
 
@@ -289,9 +327,16 @@ def _order_total(proceeds: dict | None) -> tuple[Decimal | None, str | None]:
 # -- both ----------------------------------------------------------------------------------------------
 
 
+def _shown(amount: Decimal | None, shown: bool) -> Decimal | None:
+    """An amount of an item whose prices Amazon shows (absent: 0), or None while it withholds them."""
+    if not shown:
+        return None
+    return amount if amount is not None else ZERO
+
+
 def _discount(*amounts: Decimal | None) -> Decimal | None:
     present = [abs(amount) for amount in amounts if amount is not None]
-    return sum(present, Decimal(0)) if present else None
+    return sum(present, ZERO) if present else None
 
 
 def _sum(values: list[int | None]) -> int | None:
@@ -301,3 +346,19 @@ def _sum(values: list[int | None]) -> int | None:
 def _sales_channel(marketplace_id: str) -> str | None:
     marketplace = MARKETPLACES.get(marketplace_id)
     return marketplace.sales_channel if marketplace else None
+
+
+def _currency(marketplace_id: str) -> str | None:
+    marketplace = MARKETPLACES.get(marketplace_id)
+    return marketplace.currency if marketplace else None
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _time_or_none(text: str | None) -> datetime | None:
+    try:
+        return utc(text) if text else None
+    except ValueError:
+        return None

@@ -24,6 +24,7 @@ from ..kind import AmazonCredentials, AmazonSettings
 from ..marketplaces import REGION_ENDPOINTS
 from .limits import RateLimiter
 from .lwa import AccessTokens
+from .upstream_clock import UpstreamClock
 from .waits import backoff_seconds, pause
 
 log = logging.getLogger("amazon_sync.spapi")
@@ -59,6 +60,7 @@ class Transport:
         self._session = session
         self._local = threading.local()
         self.counts: Counter[str] = Counter()  # retries by cause: throttled, server_error, timeout, token_refused
+        self.upstream_clock = UpstreamClock(settings.time_speed)
 
     @property
     def session(self) -> requests.Session:

@@ -1,9 +1,17 @@
-"""Amazon's values as the records keep them: times as aware UTC datetimes, money as exact Decimals."""
+"""Amazon's values as the records keep them: times as aware UTC datetimes, money as exact Decimals, shipment
+service levels as their category."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+
+SERVICE_LEVELS = ("Expedited", "FreeEconomy", "NextDay", "Priority", "SameDay", "SecondDay", "Scheduled",
+                  "Standard")  # Orders v0's ShipmentServiceLevelCategory values
+_LEVEL_KEYS = {level.casefold(): level for level in SERVICE_LEVELS}
+_LEVEL_PREFIXES = (("std", "Standard"), ("standard", "Standard"), ("exp", "Expedited"), ("next", "NextDay"),
+                   ("second", "SecondDay"), ("same", "SameDay"), ("free", "FreeEconomy"), ("econ", "FreeEconomy"),
+                   ("prio", "Priority"), ("sched", "Scheduled"))
 
 
 def utc(text: str) -> datetime:
@@ -52,3 +60,18 @@ def money(value: dict | None) -> tuple[Decimal | None, str | None]:
     amount = value.get("Amount", value.get("amount"))
     currency = value.get("CurrencyCode", value.get("currencyCode"))
     return decimal(amount), currency or None
+
+
+def service_level(value: str | None) -> str | None:
+    """A shipment service level as its v0 category: `STANDARD` (2026), `Standard` (v0), `Std UK Dom_1` (a
+    merchant's level, as the flat file and v0's ShipServiceLevel write it) are all `Standard`. A level that
+    names no category is kept as it is."""
+    if not value:
+        return None
+    key = value.replace("_", "").replace(" ", "").casefold()
+    if key in _LEVEL_KEYS:
+        return _LEVEL_KEYS[key]
+    for prefix, level in _LEVEL_PREFIXES:
+        if key.startswith(prefix):
+            return level
+    return value
