@@ -135,7 +135,7 @@ def test_an_error_without_a_body_is_still_named(upstream):
 def test_a_stop_ends_the_backoff(upstream):
     upstream.default("GET", ORDERS, (503, {}))
     stop = threading.Event()
-    t = transport(upstream, stop=stop, retry_base_seconds=30, retry_max_seconds=60, request_attempts=5)
+    t = transport(upstream, stop=stop, retry_base_seconds=30, retry_max_seconds=60, request_attempts=5, time_speed=1)
     t.rng.seed(1)  # a first wait of several seconds
 
     def stop_when_called():
@@ -149,16 +149,18 @@ def test_a_stop_ends_the_backoff(upstream):
     assert len(upstream.calls("GET", ORDERS)) == 1
 
 
-def test_backoff_doubles_up_to_the_cap_with_full_jitter(upstream):
-    t = transport(upstream, retry_base_seconds=1, retry_max_seconds=8)
+@pytest.mark.parametrize("speed", [1, 100])
+def test_backoff_doubles_up_to_the_cap_with_full_jitter_in_upstream_time(upstream, speed):
+    t = transport(upstream, retry_base_seconds=1, retry_max_seconds=8, request_attempts=7, time_speed=speed)
     waits: list[float] = []
     t.wait = waits.append
+    t.rng.seed(3)
     upstream.default("GET", ORDERS, (500, {}))
-    t.settings = t.settings.model_copy(update={"request_attempts": 7})
     with pytest.raises(TransientError):
         t.call("getOrders", "GET", ORDERS, region="eu")
-    ceilings = [1, 2, 4, 8, 8, 8]
+    ceilings = [c / speed for c in (1, 2, 4, 8, 8, 8)]
     assert len(waits) == 6 and all(0 <= w <= c for w, c in zip(waits, ceilings, strict=True))
+    assert max(waits) > 1 / speed  # the ceiling grew
 
 
 def test_the_endpoint_is_the_regions_unless_an_api_url_is_set(upstream):

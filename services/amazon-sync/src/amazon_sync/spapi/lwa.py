@@ -124,7 +124,8 @@ class AccessTokens:
             except TransientError as exc:
                 if attempt == attempts:
                     raise TransientError(exc.reason_code, f"{exc.reason_text} (after {attempts} tries)") from None
-                delay = backoff_seconds(attempt, self.settings.retry_base_seconds, self.settings.retry_max_seconds)
+                delay = backoff_seconds(attempt, self.settings.retry_base_seconds,
+                                        self.settings.retry_max_seconds) / self.settings.time_speed
                 log.warning("LWA token exchange failed, trying again",
                             extra={"problem": exc.reason_text, "attempt": attempt, "wait_seconds": round(delay, 3)})
                 pause(stop, delay)

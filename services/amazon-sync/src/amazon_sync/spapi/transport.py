@@ -1,7 +1,8 @@
 """HTTP to the Selling Partner API for one seller: each call takes a token of its operation's bucket, carries
 the access token, and is tried again on 429, 5xx, a timeout or a lost connection (exponential backoff with
-full jitter, `request_attempts` tries, then `TransientError`). A 403 gets one fresh access token and one more
-try. Other 4xx end in `SpApiError` (a `PermanentError`) with Amazon's own error code and message.
+full jitter, `request_attempts` tries, then `TransientError`; the backoff is upstream time, so divided by
+`time_speed`). A 403 gets one fresh access token and one more try. Other 4xx end in `SpApiError` (a
+`PermanentError`) with Amazon's own error code and message.
 
 The endpoint is `settings.api_url` when set, else the region's (`marketplaces.REGION_ENDPOINTS`). Rate
 headers (`x-amzn-RateLimit-Limit`) are not relied on: Amazon sends them on some answers only. One
@@ -132,11 +133,15 @@ class Transport:
             if attempt >= attempts:
                 reason = "spapi_throttled" if throttled else "spapi_unavailable"
                 raise TransientError(reason, f"{problem} (after {attempts} tries)")
-            delay = backoff_seconds(attempt, self.settings.retry_base_seconds, self.settings.retry_max_seconds,
-                                    self.rng)
+            delay = self._backoff(attempt)
             log.warning("SP-API call failed, trying again",
                         extra={"problem": problem, "attempt": attempt, "wait_seconds": round(delay, 3)})
             self.wait(delay)
+
+    def _backoff(self, attempt: int) -> float:
+        """Wall seconds to wait after failed try `attempt`: the backoff is upstream time."""
+        return backoff_seconds(attempt, self.settings.retry_base_seconds, self.settings.retry_max_seconds,
+                               self.rng) / self.settings.time_speed
 
     def fetch(self, url: str) -> requests.Response:
         """GET a presigned URL (a report document): no access token, no bucket; tried again on 5xx, timeouts
@@ -158,8 +163,7 @@ class Transport:
                 self.counts["server_error"] += 1
             if attempt == attempts:
                 break
-            delay = backoff_seconds(attempt, self.settings.retry_base_seconds, self.settings.retry_max_seconds,
-                                    self.rng)
+            delay = self._backoff(attempt)
             log.warning("report document download failed, trying again",
                         extra={"problem": problem, "attempt": attempt, "wait_seconds": round(delay, 3)})
             self.wait(delay)
