@@ -62,13 +62,15 @@ def test_the_burst_goes_at_once_then_one_call_per_refill():
     assert stats.waited_seconds == pytest.approx(10.0)
 
 
-@pytest.mark.parametrize(("speed", "scale", "interval"), [(60, 1, 1 / (0.0167 * 60)), (1, 2, 1 / (0.0167 * 2)),
-                                                            (100, 0.5, 1 / (0.0167 * 50))])
-def test_rates_scale_with_time_speed_and_rate_scale(speed, scale, interval):
+@pytest.mark.parametrize(("speed", "scale", "burst", "interval"), [
+    (60, 1, 20, 1 / (0.0167 * 60)), (1, 2, 40, 1 / (0.0167 * 2)), (100, 0.5, 10, 1 / (0.0167 * 50)),
+    (1, 0.33, 6, 1 / (0.0167 * 0.33)), (1, 0.01, 1, 1 / 0.0167 / 0.01),
+])
+def test_rates_and_bursts_scale_with_rate_scale_and_rates_with_time_speed(speed, scale, burst, interval):
     fake = FakeTime()
     buckets = limiter(fake, time_speed=speed, rate_scale=scale)
-    for _ in range(20):  # bursts are not scaled
-        buckets.acquire("getOrders")
+    for _ in range(burst):
+        assert buckets.acquire("getOrders") == 0
     assert buckets.acquire("getOrders") == pytest.approx(interval)
 
 

@@ -3,9 +3,9 @@ rate Amazon allows and, in normal running, never meet a 429.
 
 Amazon meters each operation with a token bucket per selling partner and app: `burst` tokens at most, one
 taken per call, `rate` tokens added per second. `USAGE_PLANS` holds the default plans Amazon publishes in
-the API models; `rate_scale` multiplies the rates (a seller granted more throughput), never the bursts (a
-burst we assume larger than Amazon's would cost 429s at once). Against a simulator whose clock runs
-`time_speed` times faster, the rates are that much faster in wall time.
+the API models; `rate_scale` multiplies rates and bursts (a seller granted a higher plan; bursts rounded
+down, at least 1). Against a simulator whose clock runs `time_speed` times faster, the rates are that much
+faster in wall time.
 
 Our buckets start full, as Amazon's are for a seller that has been quiet; when that guess is wrong (another
 client of the same seller, a restart moments ago), the first 429 empties our bucket and calls continue at
@@ -14,6 +14,7 @@ so that network delays that bunch calls together on the way cannot overdraw Amaz
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -90,6 +91,7 @@ class RateLimiter:
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[threading.Event | None, float], bool] | None = None):
         self.plans = USAGE_PLANS if plans is None else plans
+        self.scale = settings.rate_scale
         self.speed = settings.rate_scale * settings.time_speed
         self.start_full = start_full
         self.jitter_seconds = jitter_seconds
@@ -157,8 +159,9 @@ class RateLimiter:
         if bucket is None:
             plan = self._plan(operation)
             rate = plan.rate * self.speed
-            reserve = min(rate * self.jitter_seconds, plan.burst / 2)
-            capacity = max(1.0, plan.burst - reserve)
+            burst = max(1, math.floor(plan.burst * self.scale + 1e-9))
+            reserve = min(rate * self.jitter_seconds, burst / 2)
+            capacity = max(1.0, burst - reserve)
             bucket = self._buckets[operation] = _Bucket(rate, capacity, reserve, self.clock(), self.start_full)
         return bucket
 
