@@ -23,7 +23,6 @@ search's `window_end` tells where the results end."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -34,8 +33,6 @@ from ..marketplaces import MARKETPLACES, by_id
 from ..records import OrderItemRecord, OrderRecord
 from .transport import Transport
 from .values import money, service_level, utc
-
-log = logging.getLogger("amazon_sync.spapi")
 
 PAGE_SIZE = 100
 BEFORE_MARGIN = timedelta(minutes=2)  # upstream time: Amazon's newest allowed `...Before`
@@ -59,7 +56,7 @@ class OrdersClient:
 
     def search(self, marketplace_id: str, *, created_after: datetime | None = None,
                created_before: datetime | None = None, last_updated_after: datetime | None = None,
-               last_updated_before: datetime | None = None) -> Iterator[OrderWithItems]:
+               last_updated_before: datetime | None = None) -> OrderSearch:
         """The marketplace's orders created (or last updated) in the range, page after page, each with its
         items (None with Orders v0: ask `order_items`), as an `OrderSearch` (its `window_end` says where the
         results end). Exactly one of `created_after` and `last_updated_after`; the created and last-updated
@@ -139,7 +136,6 @@ class OrdersClient:
             if token is None:
                 return
             params = {**params, "paginationToken": token}
-
 
     def _window_end(self, told: str | None, sent: datetime | None,
                     ended: Callable[[datetime | None], None]) -> None:
