@@ -44,9 +44,12 @@ def test_orders_and_reports_share_one_token_and_one_limiter(upstream):
     assert client.orders.transport is client.reports.transport is client.transport
 
 
-def test_clients_of_one_seller_share_the_process_limiter(upstream):
-    one, other = (SpApiClient(upstream.settings(), CREDENTIALS) for _ in range(2))
-    assert one.limiter is other.limiter
+def test_clients_of_one_seller_share_the_process_limiter_and_token(upstream):
+    settings = upstream.settings(token_refresh_margin_seconds=299)  # settings no other test uses
+    one, other = (SpApiClient(settings, CREDENTIALS) for _ in range(2))
+    assert one.limiter is other.limiter and one.tokens is other.tokens
+    assert one.tokens.get(CREDENTIALS) is other.tokens.get(CREDENTIALS)
+    assert len(upstream.calls("POST", LWA_PATH)) == 1
 
 
 def test_repr_names_the_app_only():

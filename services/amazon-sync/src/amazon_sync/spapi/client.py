@@ -10,16 +10,17 @@ import requests
 from ..kind import AmazonCredentials, AmazonSettings
 from . import limits
 from .limits import RateLimiter
-from .lwa import AccessToken, AccessTokens, exchange
+from .lwa import AccessToken, AccessTokens, exchange, shared_tokens
 from .orders import OrdersClient
 from .reports import ReportsClient
 from .transport import Transport
 
 
 class SpApiClient:
-    """`orders` and `reports` for the seller `credentials` authorize. The rate limiter is the process's one
-    for this seller (`limits.for_seller`) unless one is given; `stop`, once set, ends every wait (backoff,
-    rate limit, report polling) with `Stopped`."""
+    """`orders` and `reports` for the seller `credentials` authorize. The rate limiter and the token cache
+    are the process's ones for this seller (`limits.for_seller`, `lwa.shared_tokens`; a client with its own
+    `session` has its own token cache) unless given; `stop`, once set, ends every wait (backoff, rate
+    limit, report polling) with `Stopped`."""
 
     def __init__(self, settings: AmazonSettings, credentials: AmazonCredentials,
                  session: requests.Session | None = None, stop: threading.Event | None = None, *,
@@ -28,7 +29,8 @@ class SpApiClient:
         self.credentials = credentials
         self.session = session
         self.stop = stop if stop is not None else threading.Event()
-        self.tokens = tokens or AccessTokens(settings, session=session)
+        self.tokens = tokens or (AccessTokens(settings, session=session) if session is not None
+                                 else shared_tokens(settings))
         self.limiter = limiter or limits.for_seller(settings, credentials)
         self.transport = Transport(settings, credentials, self.tokens, self.limiter, session=session, stop=self.stop)
         self.orders = OrdersClient(settings, self.transport)

@@ -185,3 +185,19 @@ def _json(response: requests.Response) -> dict:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
+
+
+_shared: dict[tuple, AccessTokens] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_tokens(settings: AmazonSettings) -> AccessTokens:
+    """The process's one token cache for these LWA settings: clients of the same seller made one after the
+    other (one per job) reuse its access token instead of asking LWA again."""
+    key = (settings.lwa_url, settings.time_speed, settings.token_refresh_margin_seconds, settings.request_attempts,
+           settings.request_timeout_seconds, settings.retry_base_seconds, settings.retry_max_seconds)
+    with _shared_lock:
+        tokens = _shared.get(key)
+        if tokens is None:
+            tokens = _shared[key] = AccessTokens(settings)
+        return tokens
