@@ -38,7 +38,13 @@ class SpApiClient:
 
     def check_credentials(self) -> AccessToken:
         """One LWA exchange (no SP-API call): the token, or `LwaRejected` / `TransientError`."""
-        return exchange(self.session or requests.Session(), self.settings.lwa_url, self.credentials,
+        if self.session is not None:
+            return self._exchange(self.session)
+        with requests.Session() as session:
+            return self._exchange(session)
+
+    def _exchange(self, session: requests.Session) -> AccessToken:
+        return exchange(session, self.settings.lwa_url, self.credentials,
                         timeout=self.settings.request_timeout_seconds, time_speed=self.settings.time_speed)
 
     def __repr__(self) -> str:
