@@ -2,6 +2,7 @@
 
 from alembic import context
 
+import amazon_sync.store.tables  # noqa: F401 - puts the data tables on Base.metadata
 from amazon_sync.models import Base
 
 context.configure(connection=context.config.attributes["connection"], target_metadata=Base.metadata,
