@@ -30,9 +30,8 @@ import io
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
-from itertools import chain, islice
 
-from sqlalchemy import Boolean, Connection, DateTime, Engine, Result, Select, String, and_, select
+from sqlalchemy import Boolean, Connection, DateTime, Engine, Select, String, and_, func, select
 from sqlalchemy.orm import sessionmaker
 
 from .tables import inventory, order_items, orders, to_date, to_db
@@ -121,16 +120,6 @@ def _encoded(header: Iterable[str], batches: Iterable[list], convert: Callable[[
     yield buffer.getvalue().encode()
 
 
-def _as_fetched(result: Result) -> Iterator[list]:
-    return result.partitions()
-
-
-def _per_order_batches(result: Result) -> Iterator[list]:
-    rows = _per_order(chain.from_iterable(result.partitions()))
-    while batch := list(islice(rows, FETCH_ROWS)):
-        yield batch
-
-
 def _bounds(purchased_from: date | datetime | None, purchased_to: date | datetime | None):
     def start(value):
         return value if isinstance(value, datetime) else datetime.combine(value, time())
@@ -158,25 +147,34 @@ class Exports:
                    raw: bool = False) -> Iterator[bytes]:
         if data_type not in DATA_TYPES:
             raise ValueError(f"unknown data_type {data_type!r}; valid: {', '.join(DATA_TYPES)}")
-        where = [_o.instance == self.instance]
-        if marketplace_id is not None:
-            where.append(_o.marketplace_id == marketplace_id)
         low, high = _bounds(purchased_from, purchased_to)
-        if low is not None:
-            where.append(_o.purchase_date >= low)
-        if high is not None:
-            where.append(_o.purchase_date < high)
-        joined = and_(_i.instance == _o.instance, _i.amazon_order_id == _o.amazon_order_id)
+
+        def chosen(o):  # the filters, on `orders` or an alias of it
+            where = [o.c.instance == self.instance]
+            if marketplace_id is not None:
+                where.append(o.c.marketplace_id == marketplace_id)
+            if low is not None:
+                where.append(o.c.purchase_date >= low)
+            if high is not None:
+                where.append(o.c.purchase_date < high)
+            return where
+
+        def items_of(o):
+            return and_(_i.instance == o.c.instance, _i.amazon_order_id == o.c.amazon_order_id)
+
         if data_type == "mssql":
-            stmt = (select(*(column for _, column in _MSSQL)).select_from(orders.join(order_items, joined))
-                    .where(*where).order_by(_o.purchase_date, _o.amazon_order_id, _i.seller_sku))
+            stmt = (select(*(column for _, column in _MSSQL)).select_from(orders.join(order_items, items_of(orders)))
+                    .where(*chosen(orders)).order_by(_o.purchase_date, _o.amazon_order_id, _i.seller_sku))
             convert = _row_converter([_kind(column) for _, column in _MSSQL], utc_z=False, raw=raw)
-            return self._stream(MSSQL_COLUMNS, stmt, _as_fetched, convert)
-        stmt = (select(*(_o[name] for name in _AZURE_ORDER), _i.seller_sku, _i.quantity_ordered, _i.item_price)
-                .select_from(orders.outerjoin(order_items, joined)).where(*where)
-                .order_by(_o.purchase_date, _o.amazon_order_id))
+            return self._stream(MSSQL_COLUMNS, stmt, convert)
+        def of_items(aggregate):  # over the order's items: an index lookup per order, whatever the statistics
+            return select(aggregate).where(items_of(orders)).scalar_subquery()
+
+        stmt = (select(*(_o[name] for name in _AZURE_ORDER), of_items(func.count()),
+                       of_items(func.sum(_i.quantity_ordered)), of_items(func.sum(_i.item_price)))
+                .where(*chosen(orders)).order_by(_o.purchase_date, _o.amazon_order_id))
         convert = _row_converter([_kind(_o[name]) for name in _AZURE_ORDER] + ["as is"] * 3, utc_z=True, raw=raw)
-        return self._stream(AZURE_COLUMNS, stmt, _per_order_batches, convert)
+        return self._stream(AZURE_COLUMNS, stmt, convert)
 
     def inventory_csv(self, marketplace_id: str | None = None, report_date: str | date | None = None, *,
                       raw: bool = False) -> Iterator[bytes]:
@@ -189,12 +187,12 @@ class Exports:
         stmt = (select(*(c[name] for name in _INVENTORY)).where(*where)
                 .order_by(c.marketplace_id, c.report_date, c.sku))
         convert = _row_converter([_kind(c[name]) for name in _INVENTORY], utc_z=True, raw=raw)
-        return self._stream(INVENTORY_COLUMNS, stmt, _as_fetched, convert)
+        return self._stream(INVENTORY_COLUMNS, stmt, convert)
 
-    def _stream(self, header, stmt: Select, batches: Callable[[Result], Iterator[list]], convert) -> Iterator[bytes]:
+    def _stream(self, header, stmt: Select, convert: Callable[[tuple], list]) -> Iterator[bytes]:
         with _reading(self.engine) as conn:
             result = conn.execution_options(yield_per=FETCH_ROWS).execute(stmt)
-            yield from _encoded(header, batches(result), convert)
+            yield from _encoded(header, result.partitions(), convert)
 
 
 @contextmanager
@@ -208,22 +206,3 @@ def _reading(engine: Engine) -> Iterator[Connection]:
             conn.connection.dbapi_connection.commit()
         yield conn
 
-
-def _per_order(rows: Iterable[tuple]) -> Iterator[tuple]:
-    """Order rows joined with their items (consecutive) as one row per order with item_count, units and
-    items_total."""
-    width = len(_AZURE_ORDER)
-    current, count, units, total = None, 0, None, None
-    for row in rows:
-        if current is None or row[0] != current[0]:
-            if current is not None:
-                yield (*current, count, units, total)
-            current, count, units, total = row[:width], 0, None, None
-        sku, quantity, price = row[width:]
-        if sku is not None:
-            count += 1
-            units = quantity if units is None else units + quantity
-            if price is not None:
-                total = price if total is None else total + price
-    if current is not None:
-        yield (*current, count, units, total)
