@@ -50,7 +50,7 @@ from .tables import (
 
 log = logging.getLogger(__name__)
 
-BATCH = 500  # rows per statement (and orders per transaction)
+BATCH = 500  # orders per transaction; rows per executemany
 PORTABLE_ATTEMPTS = 3  # tries of a portable batch that met a concurrent insert
 
 ORDER_FIELDS = field_names(OrderRecord)
@@ -59,7 +59,6 @@ INVENTORY_FIELDS = field_names(InventoryRecord)
 ORDER_VALUES = [name for name in ORDER_FIELDS if name != "amazon_order_id"]
 ITEM_VALUES = [name for name in ITEM_FIELDS if name not in ("amazon_order_id", "seller_sku")]
 INVENTORY_VALUES = [name for name in INVENTORY_FIELDS if name not in ("marketplace_id", "report_date", "sku")]
-ORDER_MONEY = ("order_total",)
 ITEM_MONEY = ("item_price", "item_tax", "shipping_price", "shipping_tax", "promotion_discount")
 ITEM_QUANTITIES = ("quantity_ordered", "quantity_shipped")
 
@@ -129,13 +128,12 @@ class _Writer:
     """Writes new and changed rows of one table by its key, natively or portably."""
 
     def __init__(self, table: Table, keys: tuple[str, ...], values: list[str], *, keep_non_null: bool,
-                 forward_only: str | None = None, insert_only: tuple[str, ...] = ()):
+                 forward_only: str | None = None):
         self.table = table
         self.keys = keys
         self.values = values  # the columns an update sets
         self.keep_non_null = keep_non_null  # a NULL never replaces a stored value
         self.forward_only = forward_only  # a column an update never moves backwards
-        self.insert_only = insert_only  # columns only an insert sets
 
     def _set(self, new) -> dict:
         table = self.table
