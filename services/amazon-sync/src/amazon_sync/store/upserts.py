@@ -321,16 +321,52 @@ class OrderStore(_Store):
         return SaveCounts(items_new=len(new), items_updated=len(changed), items_unchanged=unchanged,
                           items_removed=len(removed))
 
-    def orders_missing_items(self, marketplace_id: str | None = None, limit: int = 1000) -> list[str]:
-        """Ids of orders with no item rows (their items were never fetched), oldest purchase first."""
+    def orders_missing_items(self, marketplace_id: str | None = None, limit: int | None = 1000,
+                             among: list[str] | None = None) -> list[str]:
+        """Ids of orders with no item rows (their items were never fetched), oldest purchase first; with
+        `among`, only of those orders."""
         has_items = exists().where(order_items.c.instance == orders.c.instance,
                                    order_items.c.amazon_order_id == orders.c.amazon_order_id)
         stmt = select(orders.c.amazon_order_id).where(orders.c.instance == self.instance, ~has_items)
         if marketplace_id is not None:
             stmt = stmt.where(orders.c.marketplace_id == marketplace_id)
         stmt = stmt.order_by(orders.c.purchase_date, orders.c.amazon_order_id).limit(limit)
+        if among is None:
+            with self.engine.connect() as conn:
+                return list(conn.execute(stmt).scalars())
+        found: list[str] = []
         with self.engine.connect() as conn:
-            return list(conn.execute(stmt).scalars())
+            for start in range(0, len(among), BATCH):
+                found += conn.execute(stmt.where(orders.c.amazon_order_id.in_(among[start:start + BATCH]))).scalars()
+        return found
+
+    def orders_by_id(self, order_ids: list[str]) -> dict[str, OrderRecord]:
+        """The stored orders among these ids, by id."""
+        found: dict[str, OrderRecord] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(order_ids), BATCH):
+                for row in conn.execute(select(*(orders.c[name] for name in ORDER_FIELDS)).where(
+                        orders.c.instance == self.instance,
+                        orders.c.amazon_order_id.in_(order_ids[start:start + BATCH]))):
+                    found[row.amazon_order_id] = order_record(row._mapping)
+        return found
+
+    def summary(self) -> dict[str, dict]:
+        """Per marketplace: orders and items stored, the first and last purchase, the last sync."""
+        o, i = orders.c, order_items.c
+        per_order = (select(o.marketplace_id, func.count().label("orders"), func.min(o.purchase_date).label("first"),
+                            func.max(o.purchase_date).label("last"), func.max(o.synced_at).label("synced"))
+                     .where(o.instance == self.instance).group_by(o.marketplace_id))
+        per_item = (select(o.marketplace_id, func.count().label("items"))
+                    .select_from(order_items.join(orders, and_(o.instance == i.instance,
+                                                                o.amazon_order_id == i.amazon_order_id)))
+                    .where(i.instance == self.instance).group_by(o.marketplace_id))
+        with self.engine.connect() as conn:
+            items = dict(conn.execute(per_item).all())
+            return {row.marketplace_id: {"orders": row.orders, "items": items.get(row.marketplace_id, 0),
+                                         "first_purchase": _iso(row.first), "last_purchase": _iso(row.last),
+                                         "last_saved": _iso(row.synced)}
+                    for row in conn.execute(per_order)}
 
     def order(self, amazon_order_id: str) -> OrderRecord | None:
         with self.engine.connect() as conn:
@@ -442,9 +478,20 @@ class Checkpoints(_Store):
         self._run(write)
         return self.get(marketplace_id, stream)
 
+    def all(self) -> dict[str, datetime]:
+        """Every checkpoint of the instance, as `<marketplace_id>/<stream>`."""
+        c = checkpoints.c
+        with self.engine.connect() as conn:
+            return {f"{row.marketplace_id}/{row.stream}": from_db(row.last_updated_after) for row in conn.execute(
+                select(c.marketplace_id, c.stream, c.last_updated_after).where(c.instance == self.instance))}
+
     def reset(self, marketplace_id: str, stream: str = "orders") -> None:
         """Forget the checkpoint (the next sync starts from its own default)."""
         c = checkpoints.c
         with self._transaction() as conn:
             conn.execute(delete(checkpoints).where(c.instance == self.instance, c.marketplace_id == marketplace_id,
                                                    c.stream == stream))
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return from_db(moment).isoformat().replace("+00:00", "Z") if moment is not None else None
