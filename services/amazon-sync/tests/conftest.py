@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from service_fixtures import seller, sim, sim_url  # noqa: F401 - fixtures of the service tests
 
 from amazon_sync.store.tables import MIGRATIONS, VERSION_TABLE
 from hub_runtime.db import make_engine, make_sessions, migrate
