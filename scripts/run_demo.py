@@ -2,7 +2,8 @@
 the CarbonAltDelete simulator on :8510 and the manager on :8000; the manager registers (first time) and
 starts the "Bennys Auto" workshop (its erp-api on :8101 and its erp-worker), the "Demo reports" rules
 instance (report-api on :8301), "Demo Gcore" (report-api on :8401) and "Demo CarbonAltDelete" (report-api
-on :8501), each with its worker, on SQLite and the embedded queue (or RabbitMQ / PostgreSQL when AMQP_URL /
+on :8501) and the Amazon seller "Demo seller" (amazon-sync-api on :8601, against the SP-API simulator on
+:8610), each with its worker, on SQLite and the embedded queue (or RabbitMQ / PostgreSQL when AMQP_URL /
 DATABASE_URL are set); the simulators' demo credentials are stored in the manager. A demo report user is
 registered on each report instance. Ctrl-C stops everything: the manager stops the instances it started."""
 
@@ -13,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
@@ -25,6 +27,8 @@ WORKSHOP, INTEGRATION = "Bennys Auto", "erp-bennys-auto"
 REPORTS, REPORTS_INTEGRATION = "Demo reports", "rules-demo-reports"
 MANAGER_PORT, ERP_PORT, API_PORT, REPORTS_PORT = 8000, 8200, 8101, 8301
 GCORE_SIM_PORT, GCORE_PORT, CAD_SIM_PORT, CAD_PORT = 8410, 8401, 8510, 8501
+SPAPI_SIM_PORT, SELLER_PORT, SELLER, SELLER_INTEGRATION = 8610, 8601, "Demo seller", "amazon-demo-seller"
+SPAPI_SPEED = 60  # the simulator's clock runs a minute per second: reports are ready in a second
 # (kind, name, API port, settings, credentials): the report instances; credentials are the simulators' demo ones
 REPORT_INSTANCES = [
     ("rules", REPORTS, REPORTS_PORT, {}, None),
@@ -66,19 +70,22 @@ def main() -> int:
         commands = {"demo-erp": ["demo-erp", "--port", str(ERP_PORT), "--state-file", str(var / "demo-erp.json")],
                     "gcore-sim": ["gcore-sim", "--port", str(GCORE_SIM_PORT), "--job-seconds", "2"],
                     "carbonaltdelete-sim": ["carbonaltdelete-sim", "--port", str(CAD_SIM_PORT), "--speed", "20"],
+                    "spapi-sim": ["spapi-sim", "--port", str(SPAPI_SIM_PORT), "--speed", str(SPAPI_SPEED)],
                     "manager": ["manager", str(MANAGER_PORT)]}
         for name, argv in commands.items():
             log = open(var / "logs" / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child
             children[name] = subprocess.Popen([str(BIN / argv[0]), *argv[1:]], env=env, stdout=log,
                                               stderr=subprocess.STDOUT, start_new_session=True)
             log.close()
-        simulators = {"demo-erp": ERP_PORT, "gcore-sim": GCORE_SIM_PORT, "carbonaltdelete-sim": CAD_SIM_PORT}
+        simulators = {"demo-erp": ERP_PORT, "gcore-sim": GCORE_SIM_PORT, "carbonaltdelete-sim": CAD_SIM_PORT,
+                      "spapi-sim": SPAPI_SIM_PORT}
         for name, port in simulators.items():
             wait_for(lambda p=port: requests.get(f"http://127.0.0.1:{p}/health", timeout=1).ok, children[name])
         wait_for(lambda: requests.get(f"http://127.0.0.1:{MANAGER_PORT}/alive", timeout=1).ok, children["manager"])
         adapter, token = register_demo_workshop()
         report_ids = [register_report_instance(*instance) for instance in REPORT_INSTANCES]
-        for integration in (INTEGRATION, *report_ids):
+        seller_token = register_demo_seller()
+        for integration in (INTEGRATION, *report_ids, SELLER_INTEGRATION):
             wait_for(lambda i=integration: health(i)["state"] == "running" and health(i)["worker_state"] == "running",
                      children["manager"])
         for _, _, port, _, _ in REPORT_INSTANCES:
@@ -88,7 +95,9 @@ def main() -> int:
                             broker=broker, db=env["DATABASE_URL"], logs=var / "logs", adapter=ADAPTER_TEXT[adapter],
                             bin=os.path.relpath(BIN, ROOT), instances=var / "instances" / INTEGRATION,
                             reports=REPORTS_PORT, gcore=GCORE_PORT, gcore_sim=GCORE_SIM_PORT, cad=CAD_PORT,
-                            cad_sim=CAD_SIM_PORT, **DEMO_USER), flush=True)
+                            cad_sim=CAD_SIM_PORT, seller=SELLER_PORT, seller_token=seller_token,
+                            spapi_sim=SPAPI_SIM_PORT, spapi_demo=spapi_demo_line(), fetch_start=days_ago(3),
+                            fetch_end=days_ago(1), **DEMO_USER), flush=True)
         while not stopping:
             for name, child in children.items():
                 if child.poll() is not None:
@@ -150,6 +159,41 @@ def register_report_instance(kind: str, name: str, port: int, settings: dict, cr
     if not existing.json()["active"]:
         manager("PUT", f"/integrations/{integration}/activate").raise_for_status()
     return integration
+
+
+def register_demo_seller() -> str:
+    """Register "Demo seller" the first time, with the SP-API simulator's demo seller as its credentials;
+    later runs keep it (and its orders). This run's API token for it."""
+    from simulators.spapi.accounts import DEMO_APP_ID, DEMO_CLIENT_SECRET, DEMO_REFRESH_TOKEN
+
+    existing = manager("GET", f"/integrations/{SELLER_INTEGRATION}")
+    if existing.status_code == 404:
+        sim = f"http://127.0.0.1:{SPAPI_SIM_PORT}"
+        manager("POST", "/integrations", json={
+            "kind": "amazon", "name": SELLER, "active": True, "api_port": SELLER_PORT,
+            "settings": {"api_url": sim, "lwa_url": f"{sim}/auth/o2/token", "time_speed": SPAPI_SPEED,
+                         "report_poll_seconds": 30, "marketplaces": "A1F83G8C2ARO7P,A1PA6795UKMFR9"},
+            "credentials": {"lwa_app_id": DEMO_APP_ID, "lwa_client_secret": DEMO_CLIENT_SECRET,
+                            "refresh_token": DEMO_REFRESH_TOKEN}}).raise_for_status()
+    else:
+        existing.raise_for_status()
+        if not existing.json()["active"]:
+            manager("PUT", f"/integrations/{SELLER_INTEGRATION}/activate").raise_for_status()
+    token = manager("POST", f"/integrations/{SELLER_INTEGRATION}/token")
+    token.raise_for_status()
+    return token.json()["api_token"]
+
+
+def days_ago(days: int) -> str:
+    return (datetime.now(UTC) - timedelta(days=days)).date().isoformat()
+
+
+def spapi_demo_line() -> str:
+    """The simulator's demo seller, in the form any SP-API client can be configured with."""
+    from simulators.spapi.accounts import DEMO_APP_ID, DEMO_CLIENT_SECRET, DEMO_REFRESH_TOKEN
+
+    return (f"SP-API simulator: lwa_app_id={DEMO_APP_ID} lwa_client_secret={DEMO_CLIENT_SECRET} "
+            f"refresh_token={DEMO_REFRESH_TOKEN}")
 
 
 def demo_user_ready(port: int) -> None:
@@ -220,6 +264,19 @@ CarbonAltDelete inventory ("Demo CarbonAltDelete", report-api :{cad}, against it
   curl -s http://127.0.0.1:{cad}/api/sources/carbonaltdelete/reports/<task_id>/ -H "Authorization: Bearer $ACCESS"
   curl -s http://127.0.0.1:{cad}/api/sources/carbonaltdelete/reports/<task_id>/file \\
        -H "Authorization: Bearer $ACCESS" -o inventory.xlsx
+
+Amazon orders ("Demo seller", amazon-sync-api :{seller}, against the SP-API simulator :{spapi_sim}):
+  FETCH=$(curl -s -X POST http://127.0.0.1:{seller}/api/fetch-data/ -H 'Authorization: Bearer {seller_token}' \\
+          -H 'Content-Type: application/json' \\
+          -d '{{"marketplace_id":"A1F83G8C2ARO7P","start_date":"{fetch_start}","end_date":"{fetch_end}"}}')
+  echo "$FETCH"
+  ACTIVITY=$(echo "$FETCH" | {bin}/python -c 'import json,sys; print(json.load(sys.stdin)["activity_id"])')
+  curl -s http://127.0.0.1:{seller}/api/activities/$ACTIVITY/ -H 'Authorization: Bearer {seller_token}'
+  CACHE_KEY=$(echo "$FETCH" | {bin}/python -c 'import json,sys; print(json.load(sys.stdin)["cache_key"])')
+  curl -s -X POST http://127.0.0.1:{seller}/api/download-processed/ -H 'Authorization: Bearer {seller_token}' \\
+       -H 'Content-Type: application/json' -o orders.csv \\
+       -d "{{\\"cache_key\\":\\"$CACHE_KEY\\",\\"data_type\\":\\"mssql\\"}}"
+  {spapi_demo}
 
 Operate it:
   export HUB_MANAGER_TOKEN={mtoken}
