@@ -698,7 +698,8 @@ def test_orders_flat_file_matches_get_orders_and_get_order_items(sim, token):
     assert [o["AmazonOrderId"] for o in api] == [o.amazon_order_id for o in chosen]
     assert list(dict.fromkeys(r["amazon-order-id"] for r in rows)) == [o["AmazonOrderId"] for o in api]
     statuses = {"Shipped": "Shipped", "Canceled": "Cancelled", "Unshipped": "Unshipped",
-                "PartiallyShipped": "Shipping", "InvoiceUnconfirmed": "Shipped", "Pending": "Pending"}
+                "PartiallyShipped": "Shipping", "InvoiceUnconfirmed": "Shipped", "Pending": "Pending",
+                "PendingAvailability": "Pending", "Unfulfillable": "Unfulfillable"}
     seen = set()
     for order in api:
         order_id = order["AmazonOrderId"]
