@@ -47,6 +47,9 @@ class Sim:
     def operation(self, name: str) -> dict:
         return self.state()["operations"].get(name, {})
 
+    def throttled(self, operation: str) -> int:
+        return self.operation(operation).get("throttled", 0)
+
     def now(self) -> datetime:
         return datetime.fromtimestamp(requests.get(f"{self.url}/_sim/clock", timeout=5).json()["epoch"], UTC)
 

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from service_fixtures import DE, UK, make_seller
 from sqlalchemy import func, select
 
+from amazon_sync.models import SyncSchedule
 from amazon_sync.store.tables import order_items, orders
-
-YESTERDAY = (datetime.now(UTC) - timedelta(days=1)).date()
+from amazon_sync.sync_schedules import SchedulerThread
 
 
 def days(first: int, last: int) -> dict:
@@ -345,3 +346,17 @@ def test_sync_schedules_fire_once_per_tick(seller):
     assert seller.get("/api/activities/?activity_type=sync").json["data"]["pagination"]["total"] == 1
     assert seller.delete(f"/api/sync-schedules/{created.json['id']}/").status_code == 200
     assert seller.delete(f"/api/sync-schedules/{created.json['id']}/").status_code == 404
+
+
+def test_the_scheduler_thread_queues_a_due_sync(seller):
+    created = seller.post("/api/sync-schedules/", {"name": "hourly", "cron": "0 * * * *"}).json
+    with seller.service.runtime.sessions.begin() as session:  # make it due now
+        session.get(SyncSchedule, created["id"]).next_run_at = datetime(2026, 1, 1, 10)
+    fired = threading.Event()
+    thread = SchedulerThread(seller.service.schedules, 0.05, on_fired=fired.set)
+    thread.start()
+    try:
+        assert fired.wait(10), "the due schedule was not fired"
+    finally:
+        thread.stop()
+    assert seller.get("/api/activities/?activity_type=sync").json["data"]["pagination"]["total"] == 1

@@ -8,10 +8,11 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import requests
+from service_fixtures import Sim
 
 from amazon_sync.kind import AmazonCredentials
 from amazon_sync.records import OrderRecord
@@ -36,34 +37,6 @@ CREDENTIALS = AmazonCredentials(lwa_app_id=DEMO_APP_ID, lwa_client_secret=DEMO_C
 def sim_url():
     with serving(create_app(seed=7, orders=1500, speed=SPEED, job_seconds=60)) as url:
         yield url
-
-
-class Sim:
-    def __init__(self, url: str):
-        self.url = url
-        self.post("/_sim/reset", {})
-
-    def post(self, path: str, body: dict) -> dict:
-        response = requests.post(self.url + path, json=body, timeout=5)
-        response.raise_for_status()
-        return response.json()
-
-    def faults(self, **faults) -> None:
-        self.post("/_sim/faults", faults)
-
-    def state(self) -> dict:
-        return requests.get(f"{self.url}/_sim/state", timeout=5).json()
-
-    def throttled(self, operation: str) -> int:
-        return self.state()["operations"].get(operation, {}).get("throttled", 0)
-
-    def now(self) -> datetime:
-        return datetime.fromtimestamp(requests.get(f"{self.url}/_sim/clock", timeout=5).json()["epoch"], UTC)
-
-
-@pytest.fixture
-def sim(sim_url):
-    return Sim(sim_url)
 
 
 def settings_for(sim: Sim, **overrides):

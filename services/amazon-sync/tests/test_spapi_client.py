@@ -4,23 +4,11 @@ check is one LWA exchange and nothing else."""
 from __future__ import annotations
 
 import pytest
-from spapi_stub import CREDENTIALS, LWA_PATH, upstream_server
+from spapi_stub import CREDENTIALS, LWA_PATH
 
 from amazon_sync.kind import AmazonSettings
 from amazon_sync.spapi import LwaRejected, SpApiClient
 from amazon_sync.spapi.limits import RateLimiter
-
-
-@pytest.fixture(scope="module")
-def server():
-    with upstream_server() as upstream:
-        yield upstream
-
-
-@pytest.fixture
-def upstream(server):
-    server.reset()
-    return server
 
 
 def test_check_credentials_is_one_lwa_exchange(upstream):

@@ -7,25 +7,13 @@ import threading
 
 import pytest
 import requests
-from spapi_stub import CREDENTIALS, LWA_PATH, upstream_server
+from spapi_stub import CREDENTIALS, LWA_PATH
 
 from amazon_sync.kind import AmazonCredentials
 from amazon_sync.spapi.lwa import AccessToken, AccessTokens, LwaRejected, exchange
 from hub_runtime.errors import PermanentError, TransientError
 
 SECRETS = ("client-s3cret", "Atzr|refresh-s3cret")
-
-
-@pytest.fixture(scope="module")
-def server():
-    with upstream_server() as upstream:
-        yield upstream
-
-
-@pytest.fixture
-def upstream(server):
-    server.reset()
-    return server
 
 
 class Clock:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from spapi_stub import CREDENTIALS, upstream_server
+from spapi_stub import CREDENTIALS
 
 from amazon_sync.records import ORDER_STATUSES, OrderItemRecord, OrderRecord
 from amazon_sync.spapi.limits import RateLimiter
@@ -23,18 +23,6 @@ UK = "A1F83G8C2ARO7P"
 AFTER = datetime(2026, 11, 1, tzinfo=UTC)
 V0, V0_ITEMS = "/orders/v0/orders", "/orders/v0/orders/{}/orderItems"
 V2026 = "/orders/2026-01-01/orders"
-
-
-@pytest.fixture(scope="module")
-def server():
-    with upstream_server() as upstream:
-        yield upstream
-
-
-@pytest.fixture
-def upstream(server):
-    server.reset()
-    return server
 
 
 def orders(upstream, **overrides) -> OrdersClient:

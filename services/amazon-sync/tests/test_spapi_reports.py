@@ -9,7 +9,7 @@ import threading
 from datetime import UTC, datetime
 
 import pytest
-from spapi_stub import CREDENTIALS, LWA_PATH, error, upstream_server
+from spapi_stub import CREDENTIALS, LWA_PATH, error
 
 from amazon_sync.spapi.limits import RateLimiter
 from amazon_sync.spapi.lwa import AccessTokens
@@ -22,18 +22,6 @@ BASE = "/reports/2021-06-30"
 INVENTORY = "GET_FBA_MYI_ALL_INVENTORY_DATA"
 UK, DE = "A1F83G8C2ARO7P", "A1PA6795UKMFR9"
 TSV = "sku\tasin\tafn-total-quantity\nSKU-1\tB000000001\t7\n"
-
-
-@pytest.fixture(scope="module")
-def server():
-    with upstream_server() as upstream:
-        yield upstream
-
-
-@pytest.fixture
-def upstream(server):
-    server.reset()
-    return server
 
 
 def reports(upstream, stop=None, **overrides) -> ReportsClient:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from spapi_stub import CREDENTIALS, LWA_PATH, error, upstream_server
+from spapi_stub import CREDENTIALS, LWA_PATH, error
 
 from amazon_sync.spapi.limits import RateLimiter
 from amazon_sync.spapi.lwa import AccessTokens
@@ -16,18 +16,6 @@ from amazon_sync.spapi.waits import Stopped
 from hub_runtime.errors import PermanentError, TransientError
 
 ORDERS = "/orders/v0/orders"
-
-
-@pytest.fixture(scope="module")
-def server():
-    with upstream_server() as upstream:
-        yield upstream
-
-
-@pytest.fixture
-def upstream(server):
-    server.reset()
-    return server
 
 
 def transport(upstream, stop=None, **overrides) -> Transport:

@@ -7,7 +7,6 @@ updated since the marketplace's checkpoint anyway."""
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from datetime import datetime
 
@@ -16,6 +15,7 @@ from sqlalchemy import delete, select, update
 from hub_runtime.cron import latest_due, next_runs, parse_cron
 from hub_runtime.db import transaction
 from hub_runtime.models import utcnow
+from hub_runtime.periodic import PeriodicThread
 
 from .activities import Activities
 from .models import SyncSchedule
@@ -90,28 +90,14 @@ class SyncSchedules:
         return 1 if advanced else 0
 
 
-class SchedulerThread:
+class SchedulerThread(PeriodicThread):
     """Beside the worker: fires due sync schedules every few seconds."""
 
     def __init__(self, schedules: SyncSchedules, poll_seconds: float, on_fired=None):
+        super().__init__("sync-scheduler", poll_seconds)
         self.schedules = schedules
-        self.poll_seconds = poll_seconds
         self.on_fired = on_fired  # e.g. wake the outbox relay
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="sync-scheduler", daemon=True)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                if self.schedules.fire_due() and self.on_fired is not None:
-                    self.on_fired()
-            except Exception:
-                log.exception("sync scheduler pass failed")
-            self._stop.wait(self.poll_seconds)
+    def tick(self) -> None:
+        if self.schedules.fire_due() and self.on_fired is not None:
+            self.on_fired()

@@ -13,7 +13,6 @@ then continues from the next tick in the future."""
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
 from datetime import datetime
@@ -25,6 +24,7 @@ from hub_runtime.cron import latest_due, next_runs, parse_cron
 from hub_runtime.db import transaction
 from hub_runtime.errors import IdempotencyConflict
 from hub_runtime.models import utcnow
+from hub_runtime.periodic import PeriodicThread
 
 from .models import Schedule
 from .reports import Reports
@@ -115,37 +115,23 @@ class Schedules:
         return 1 if advanced and task_id else 0
 
 
-class SchedulerThread:
+class SchedulerThread(PeriodicThread):
     """Beside a report worker: fires due schedules every few seconds, and once an hour deletes report files
     older than the retention and staging files left by interrupted uploads."""
 
     def __init__(self, schedules: Schedules, poll_seconds: float, on_fired=None, retention_days: float = 30.0):
+        super().__init__("scheduler", poll_seconds)
         self.schedules = schedules
-        self.poll_seconds = poll_seconds
         self.on_fired = on_fired  # e.g. wake the outbox relay
         self.retention_days = retention_days
         self._next_prune = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                if self.schedules.fire_due() and self.on_fired is not None:
-                    self.on_fired()
-                if time.monotonic() >= self._next_prune:
-                    self._next_prune = time.monotonic() + 3600
-                    if pruned := self.schedules.reports.prune_outputs(self.retention_days):
-                        log.info("deleted %d report files older than %s days", pruned, self.retention_days)
-                    if left := self.schedules.storage.remove_leftovers(partial_reports=False):
-                        log.info("deleted %d staging files left by interrupted uploads", left)
-            except Exception:
-                log.exception("scheduler pass failed")
-            self._stop.wait(self.poll_seconds)
+    def tick(self) -> None:
+        if self.schedules.fire_due() and self.on_fired is not None:
+            self.on_fired()
+        if time.monotonic() >= self._next_prune:
+            self._next_prune = time.monotonic() + 3600
+            if pruned := self.schedules.reports.prune_outputs(self.retention_days):
+                log.info("deleted %d report files older than %s days", pruned, self.retention_days)
+            if left := self.schedules.storage.remove_leftovers(partial_reports=False):
+                log.info("deleted %d staging files left by interrupted uploads", left)
