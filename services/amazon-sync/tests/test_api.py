@@ -261,13 +261,17 @@ def test_a_report_amazon_gives_up_fails_its_activity_with_the_reason(seller, sim
     assert words in activity["error_message"]
 
 
-def test_an_expired_document_url_is_asked_for_again(seller, sim):
-    sim.faults(url_ttl_s=1)  # the URL expires before it is fetched: the client asks for a fresh one
+def test_document_urls_that_keep_expiring_fail_the_activity_after_one_fresh_url(seller, sim):
+    sim.faults(url_ttl_s=1)  # a simulated second: gone before any download (the client tests cover one expiry)
     answer = seller.post("/api/inventory/reports/", {"marketplaces": ["UK"]})
     seller.run_queued()
     activity = seller.activity(answer.json["results"]["UK"]["activity_id"])
-    assert activity["status"] in ("completed", "failed"), activity
-    assert sim.operation("getReportDocument")["calls"] >= 1
+    assert activity["status"] == "failed", activity
+    assert "fresh URL was refused too" in activity["error_message"], activity
+    documents = sim.operation("getReportDocument")["calls"]
+    assert documents >= 4 and documents % 2 == 0  # per attempt: the first URL and one fresh one
+    assert sim.state()["counters"]["refused_downloads"] == documents
+    assert sim.operation("createReport")["calls"] == 1  # every later attempt waited for the same report
 
 
 def test_report_schedules_are_created_listed_and_cancelled(seller):
