@@ -286,6 +286,9 @@ def test_report_schedules_are_created_listed_and_cancelled(seller):
     assert schedule_id in [s["reportScheduleId"] for s in listed["results"]["UK"]["reportSchedules"]]
     cancelled = seller.delete(f"/api/inventory/report-schedules/{schedule_id}/?marketplace=UK")
     assert cancelled.status_code == 200 and cancelled.json["success"] is True
+    unknown = seller.delete(f"/api/inventory/report-schedules/{schedule_id}/?marketplace=UK")
+    assert unknown.status_code == 404 and unknown.json["error"]["code"] == "spapi_not_found"
+    assert seller.get("/api/inventory/report-schedules/list/?marketplaces=UK,FR").status_code == 400
     listed = seller.get("/api/inventory/report-schedules/list/?marketplaces=UK").json
     assert schedule_id not in [s["reportScheduleId"] for s in listed["results"]["UK"]["reportSchedules"]]
 

@@ -31,7 +31,7 @@ def connection_blueprint(service, api: OpenAPI) -> APIBlueprint:
         try:
             return service.stored_credentials()
         except PermanentError as exc:
-            raise ApiError(400, exc.reason_code, str(exc)) from None
+            raise ApiError(400, exc.reason_code, exc.reason_text) from None
 
     def exchange(credentials: AmazonCredentials, refresh: bool = False) -> dict:
         """An LWA exchange: a check (`refresh` False), or a new access token for the process's cache."""

@@ -134,7 +134,7 @@ class Download(Lenient):
 
 
 def _codes(value: list[str] | None) -> list[str]:
-    codes = [code.strip().upper() for code in (value or list(INVENTORY_CODES))]
+    codes = [code.strip().upper() for code in (value or []) if code.strip()] or list(INVENTORY_CODES)
     bad = [code for code in codes if code not in INVENTORY_CODES]
     if bad:
         raise ValueError(f"unknown marketplace {', '.join(bad)}; valid: {', '.join(INVENTORY_CODES)}")
@@ -204,6 +204,11 @@ class ScheduleListQuery(Lenient):
     marketplaces: str | None = Field(None, description="codes, comma-separated (default IT,DE,UK)")
     reportTypes: str = INVENTORY_REPORT
     pageSize: int | None = Field(None, ge=1, le=100)
+
+    @field_validator("marketplaces")
+    @classmethod
+    def _valid(cls, value: str | None) -> str | None:
+        return value and ",".join(_codes(value.split(",")))
 
     def codes(self) -> list[str]:
         return _codes(self.marketplaces.split(",") if self.marketplaces else None)
