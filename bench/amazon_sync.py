@@ -44,6 +44,7 @@ DAYS, QUICK_DAYS = 62, 8  # ending 1 h before the simulator's start: 2,009 and 2
 ORDERS_REPORT = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL"
 CREDENTIALS = AmazonCredentials(lwa_app_id=DEMO_APP_ID, lwa_client_secret=DEMO_CLIENT_SECRET,
                                 refresh_token=DEMO_REFRESH_TOKEN)
+SPEED = 100.0  # faster makes every request's few wall ms a slow simulated round trip, which slows the baseline
 BASELINE_SLEEP, BASELINE_BACKOFF = 1.0, 5.0  # simulated seconds
 BASELINE_MAX_TRIES = 200  # of one call, before the baseline gives up
 ITEMS = "getOrderItems"
@@ -302,8 +303,9 @@ def main(argv=None) -> None:
     parser.add_argument("--quick", action="store_true", help=f"smoke run: {QUICK_DAYS} days (266 orders)")
     parser.add_argument("--days", type=int, default=None, help=f"days of orders to sync (default {DAYS}: 2,009 "
                         "orders)")
-    parser.add_argument("--speed", type=float, default=200.0, help="the simulator's clock against wall time, "
-                        "and the client's time_speed (default 200)")
+    parser.add_argument("--speed", type=float, default=SPEED, help="the simulator's clock against wall time, "
+                        f"and the client's time_speed (default {SPEED:g}: the simulator's few ms per request are "
+                        "then about 0.4 simulated s, near Amazon's round trip)")
     parser.add_argument("--job-seconds", type=int, default=60, help="simulated seconds the simulator takes to "
                         "make a report (default 60, its own default)")
     parser.add_argument("--seed", type=int, default=SEED, help=f"the simulator's seed (default {SEED})")
