@@ -28,6 +28,7 @@ from pydantic_settings import BaseSettings
 from hub_runtime.config import RuntimeSettings
 from hub_runtime.kinds import Kind, installed_kinds, plugin_names
 from hub_runtime.runtime import slugify
+from hub_runtime.secrets import SECRETS_FILE_KEYS
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -39,6 +40,9 @@ PLACEHOLDER = "change-me"
 WORKER_GRACE_SECONDS = 60  # a worker finishes its current task on SIGTERM: give it time (Docker's default is 10)
 API_GRACE_SECONDS = 30  # gunicorn's graceful stop is 10 s (hub_runtime.web.serve), plus the preStop pause
 BROWSER_HEADROOM_MI = 256  # the worker process beside its browser, which restarts past HUB_BROWSER_MAX_MB
+# kinds whose instances cannot work without the integration's stored credentials (amazon: every SP-API call
+# needs the seller's LWA app and refresh token): each of their processes reads them from HUB_SECRETS_FILE
+KINDS_NEEDING_CREDENTIALS = {"amazon"}
 
 
 # --- the packages: console scripts, dependencies, settings ---------------------------------------------
@@ -359,6 +363,20 @@ def read_env_file(path: Path) -> dict[str, str]:
     return {k.strip(): v.strip() for k, v in pairs}
 
 
+def read_secrets_example(path: Path) -> dict:
+    """The committed example of a secrets file (`HUB_SECRETS_FILE`): a JSON object of the known keys only."""
+    data = json.loads(path.read_text())
+    assert isinstance(data, dict) and set(data) <= set(SECRETS_FILE_KEYS), f"{path}: keys {SECRETS_FILE_KEYS} only"
+    return data
+
+
+def json_leaves(value, name: str = "") -> list[tuple[str, object]]:
+    """(dotted name, value) of every value in a JSON document that is not an object."""
+    if isinstance(value, dict):
+        return [leaf for key, item in value.items() for leaf in json_leaves(item, f"{name}.{key}".lstrip("."))]
+    return [(name, value)]
+
+
 def interpolated(value: str) -> str:
     """A compose value with its ${VAR...} replaced by the example's value."""
     return re.sub(r"\$\{(\w+)[^}]*\}", lambda m: compose_env_example().get(m.group(1), ""), value)
@@ -379,6 +397,16 @@ def k8s_docs() -> list[tuple[str, dict]]:
 
 def k8s_of(kind: str) -> dict[str, dict]:
     return {d["metadata"]["name"]: d for _, d in k8s_docs() if d["kind"] == kind}
+
+
+def generator_files(generator: dict) -> dict[str, str]:
+    """Key -> file (relative to deploy/k8s) of a secretGenerator's `files` (`key=path`, or `path`: its name)."""
+    return {(f.split("=", 1)[0] if "=" in f else Path(f).name): f.split("=", 1)[-1] for f in generator.get("files", [])}
+
+
+def generator_sources(generator: dict) -> list[str]:
+    """Every file a secretGenerator reads, relative to deploy/k8s: its `envs` and its `files`."""
+    return [*generator.get("envs", []), *generator_files(generator).values()]
 
 
 @cache
@@ -728,7 +756,7 @@ def test_kustomization_lists_every_manifest_and_the_namespace():
 
 def test_secrets_are_generated_from_ignored_env_files_with_committed_examples():
     generators = kustomization()["secretGenerator"]
-    env_files = [f"deploy/k8s/{e}" for g in generators for e in g["envs"]]
+    env_files = [f"deploy/k8s/{e}" for g in generators for e in generator_sources(g)]
     assert all((ROOT / f"{f}.example").is_file() for f in env_files)
     ignored = git("check-ignore", "--no-index", *env_files)
     assert sorted(ignored) == sorted(env_files), f"git must ignore {set(env_files) - set(ignored)}"
@@ -839,21 +867,121 @@ def test_no_literal_secrets_in_committed_files(path):
         pytest.skip("git ignores it (a real secrets file)")
     text = (ROOT / path).read_text()
     assert not secret_findings(text), f"{path}: {secret_findings(text)}"
-    if path.endswith(".example"):
+    if path.endswith(".json.example"):  # a secrets file (HUB_SECRETS_FILE): every value is a placeholder
+        for name, value in json_leaves(read_secrets_example(ROOT / path)):
+            assert PLACEHOLDER in str(value), f"{path}: {name} must be a placeholder"
+    elif path.endswith(".example"):
         for name, value in read_env_file(ROOT / path).items():
             assert not SECRET_NAME.search(name) or PLACEHOLDER in value, f"{path}: {name} must be a placeholder"
 
 
 def test_secret_settings_come_from_secrets():
+    """(HUB_SECRETS_FILE is a path, not a secret: the tests of the secrets file check where its file comes from.)"""
     for name, config_map in k8s_of("ConfigMap").items():
         assert not [k for k in config_map["data"] if SECRET_NAME.search(k)], f"ConfigMap {name} holds secrets"
     for process in K8S_PROCESSES:
         for name, source in process.sources.items():
-            assert not SECRET_NAME.search(name) or source.startswith("secret/"), f"{process}: {name} from {source}"
+            assert not SECRET_NAME.search(name) or name == "HUB_SECRETS_FILE" or source.startswith("secret/"), \
+                f"{process}: {name} from {source}"
     for process in COMPOSE_PROCESSES:
         for name, value in (process.container.get("environment") or {}).items():
-            if SECRET_NAME.search(name) and not name.endswith("_URL"):
+            if SECRET_NAME.search(name) and not name.endswith("_URL") and name != "HUB_SECRETS_FILE":
                 assert re.fullmatch(r"\$\{\w+[^}]*\}", str(value)), f"{process}: {name} must come from .env"
+
+
+def secrets_file_source(process: Process) -> tuple[str, Path]:
+    """Where the file HUB_SECRETS_FILE names comes from: the secret it is mounted from (`secret/<name>`) and the
+    committed example of the file that secret is made from."""
+    path = process.env.get("HUB_SECRETS_FILE")
+    assert path and path.startswith("/"), f"{process}: HUB_SECRETS_FILE must be an absolute path, not {path!r}"
+    return (k8s_secrets_file_source if process.in_k8s else compose_secrets_file_source)(process, path)
+
+
+def compose_secrets_file_source(process: Process, path: str) -> tuple[str, Path]:
+    """A Compose secret of the service, mounted at `path` (`/run/secrets/<target>`), made from a file that
+    git ignores and that has a committed `<file>.example`."""
+    mounted = {}
+    for entry in process.container.get("secrets", []):
+        entry = {"source": entry} if isinstance(entry, str) else entry
+        target = entry.get("target", entry["source"])
+        mounted[target if target.startswith("/") else f"/run/secrets/{target}"] = entry["source"]
+    assert path in mounted, f"{process}: HUB_SECRETS_FILE {path} is none of its secrets {sorted(mounted)}"
+    declared = (compose().get("secrets") or {}).get(mounted[path], {})
+    assert "file" in declared, f"{process}: the secret {mounted[path]} must be made from a file"
+    file = interpolated(declared["file"]).removeprefix("./")
+    assert file, f"{process}: the secret {mounted[path]}: its file's variable is not in the example env file"
+    assert git("check-ignore", "--no-index", file) == [file], f"git must ignore {file} (the real credentials)"
+    return f"secret/{mounted[path]}", ROOT / f"{file}.example"
+
+
+def k8s_secrets_file_source(process: Process, path: str) -> tuple[str, Path]:
+    """A read-only in-memory emptyDir at the file's folder, which an init container fills with a copy of mode
+    0600 from a Secret volume. Not the Secret volume itself: its files are root's, or, under the pod's fsGroup,
+    group-readable (Kubernetes adds the group's read bit whatever defaultMode says), and the hub refuses a
+    secrets file other users can read."""
+    folder, _, name = path.rpartition("/")
+    mounts = {m["mountPath"].rstrip("/"): m for m in process.container.get("volumeMounts", [])}
+    assert folder in mounts, f"{process}: no volume is mounted on {folder}, the folder of HUB_SECRETS_FILE"
+    assert mounts[folder].get("readOnly") is True, f"{process}: mount {folder} readOnly"
+    volumes = {v["name"]: v for v in process.pod.get("volumes", [])}
+    volume = mounts[folder]["name"]
+    assert volumes[volume].get("emptyDir", {}).get("medium") == "Memory", \
+        f"{process}: {folder} must be an emptyDir in memory that an init container fills (never on the node's disk)"
+    copies = [c for c in process.pod.get("initContainers", []) if path in [*c.get("command", []), *c.get("args", [])]]
+    assert len(copies) == 1, f"{process}: one init container must write {path}"
+    argv = [*copies[0].get("command", []), *copies[0].get("args", [])]
+    assert argv[:3] == ["install", "-m", "600"] and len(argv) == 5 and argv[4] == path, \
+        f"{process}: the init container copies the file with mode 0600: install -m 600 SOURCE {path}"
+    init_mounts = {m["mountPath"].rstrip("/"): m["name"] for m in copies[0].get("volumeMounts", [])}
+    assert init_mounts.get(folder) == volume, f"{process}: the init container must write into the volume {volume}"
+    source_folder, _, key = argv[3].rpartition("/")
+    secret_volume = volumes.get(init_mounts.get(source_folder), {})
+    assert "secret" in secret_volume, f"{process}: the init container must read {argv[3]} from a Secret volume"
+    secret = secret_volume["secret"]["secretName"]
+    generators = {g["name"]: g for g in kustomization().get("secretGenerator", [])}
+    assert secret in generators, f"{process}: no secretGenerator makes {secret}"
+    files = generator_files(generators[secret])
+    assert key in files, f"{process}: the Secret {secret} has no file {key} ({sorted(files)})"
+    return f"secret/{secret}", K8S / f"{files[key]}.example"
+
+
+@pytest.mark.parametrize("process", [p for p in PROCESSES if is_hub_process(p.script)], ids=repr)
+def test_kind_credentials_are_never_environment_variables(process):
+    """An integration's credentials reach its processes only in the secrets file (`ps e` and
+    /proc/<pid>/environ show a process's environment)."""
+    fields = {f.upper() for kind in kinds_of(process.script) if kind.credentials for f in kind.credentials.model_fields}
+    leaked = sorted(n for n in process.env if n == "HUB_CREDENTIALS" or any(n == f or n.endswith(f"_{f}") for f in fields))
+    assert not leaked, f"{process}: credentials in the environment: {leaked}; put them in HUB_SECRETS_FILE"
+
+
+@pytest.mark.parametrize("process", [p for p in PROCESSES if {k.name for k in kinds_of(p.script)}
+                                     & KINDS_NEEDING_CREDENTIALS], ids=repr)
+def test_credentials_reach_the_instance_in_its_secrets_file(process):
+    assert "HUB_SECRETS_FILE" in process.env, f"{process}: its credentials come only from HUB_SECRETS_FILE"
+    _, example = secrets_file_source(process)
+    assert "credentials" in read_secrets_example(example), f"{example}: holds no credentials"
+
+
+@pytest.mark.parametrize("process", [p for p in PROCESSES if "HUB_SECRETS_FILE" in p.env], ids=repr)
+def test_secrets_file_is_mounted_from_a_secret_with_a_committed_example(process):
+    source, example = secrets_file_source(process)
+    assert example.is_file(), f"{process}: commit {example.relative_to(ROOT)} (placeholders), the file's example"
+    data = read_secrets_example(example)
+    for kind in kinds_of(process.script):
+        if kind.credentials is not None and "credentials" in data:
+            kind.credentials.model_validate(data["credentials"])  # the example has the shape the kind reads
+    if process.instance:
+        assert slugify(process.instance) in source, f"{process}: {process.instance!r} reads another's {source}"
+
+
+def test_an_instance_api_and_worker_read_one_secrets_file():
+    for processes in (COMPOSE_PROCESSES, K8S_PROCESSES):
+        sources = {}
+        for process in processes:
+            if process.instance is not None and "HUB_SECRETS_FILE" in process.env:
+                sources.setdefault(process.instance, set()).add(secrets_file_source(process)[0])
+        differing = {instance: found for instance, found in sources.items() if len(found) != 1}
+        assert not differing, f"an API and its worker read different secrets files: {differing}"
 
 
 # === docs ===============================================================================================
