@@ -950,7 +950,8 @@ def test_kind_credentials_are_never_environment_variables(process):
     """An integration's credentials reach its processes only in the secrets file (`ps e` and
     /proc/<pid>/environ show a process's environment)."""
     fields = {f.upper() for kind in kinds_of(process.script) if kind.credentials for f in kind.credentials.model_fields}
-    leaked = sorted(n for n in process.env if n == "HUB_CREDENTIALS" or any(n == f or n.endswith(f"_{f}") for f in fields))
+    leaked = sorted(n for n in process.env
+                    if n == "HUB_CREDENTIALS" or any(n == f or n.endswith(f"_{f}") for f in fields))
     assert not leaked, f"{process}: credentials in the environment: {leaked}; put them in HUB_SECRETS_FILE"
 
 
