@@ -112,9 +112,10 @@ class Seller:
 
 
 def make_seller(database_url, tmp_path, api_token, sim: Sim, credentials=DEMO_CREDENTIALS, name=None,
-                **overrides) -> Seller:
+                runtime: dict | None = None, **overrides) -> Seller:
+    """An instance with these `RuntimeSettings` (`runtime`) and `AmazonSettings` (`overrides`) changes."""
     settings = RuntimeSettings(database_url=database_url, data_dir=tmp_path / "data", api_token=api_token,
-                               heartbeat_seconds=0.2, credentials=credentials, _env_file=None)
+                               heartbeat_seconds=0.2, credentials=credentials, _env_file=None, **(runtime or {}))
     app = create_app(settings, amazon_settings(sim, **overrides), name or f"Seller {uuid.uuid4().hex[:6]}")
     app.testing = True
     return Seller(app, api_token)

@@ -1,6 +1,7 @@
 """The real amazon-sync-worker process, killed with `kill -9` in the middle of a fetch and started again:
 the activity resumes where it stopped (items already stored are not asked for again) and nothing is stored
-twice. SQLite and the embedded queue, the SP-API simulator over real HTTP."""
+twice. RabbitMQ (which hands a dead consumer's message on at once) and SQLite, the SP-API simulator over
+real HTTP."""
 
 from __future__ import annotations
 
@@ -34,16 +35,19 @@ def count(service: AmazonService, table) -> int:
                               .where(table.c.instance == service.runtime.instance.id))
 
 
-def test_kill_9_mid_fetch_then_restart_resumes_and_duplicates_nothing(tmp_path, api_token, sim):
+def test_kill_9_mid_fetch_then_restart_resumes_and_duplicates_nothing(tmp_path, api_token, sim, amqp_url,
+                                                                     queue_prefix):
     sim.post("/_sim/clock", {"speed": 30})  # getOrderItems at 15 calls/s: a fetch of a month takes seconds
     database_url = f"sqlite:///{tmp_path / 'hub.db'}"
     secrets = tmp_path / "secrets.json"
     write_secrets_file(secrets, {"api_token": api_token, "credentials": DEMO_CREDENTIALS})
     amazon = amazon_settings(sim, orders_api="v0", time_speed=30, backfill_min_days=30, retry_base_seconds=0.5)
-    env = {"HUB_DATABASE_URL": database_url, "HUB_DATA_DIR": str(tmp_path / "data"), "HUB_SECRETS_FILE": str(secrets),
-           "HUB_KIND": "amazon", "HUB_HEARTBEAT_SECONDS": "0.2", **KIND.environment(amazon)}
-    settings = RuntimeSettings(database_url=database_url, data_dir=tmp_path / "data", api_token=api_token,
-                               credentials=DEMO_CREDENTIALS, _env_file=None)
+    env = {"HUB_DATABASE_URL": database_url, "HUB_AMQP_URL": amqp_url, "HUB_QUEUE_PREFIX": queue_prefix,
+           "HUB_DATA_DIR": str(tmp_path / "data"), "HUB_SECRETS_FILE": str(secrets), "HUB_KIND": "amazon",
+           "HUB_HEARTBEAT_SECONDS": "0.2", **KIND.environment(amazon)}
+    settings = RuntimeSettings(database_url=database_url, amqp_url=amqp_url, queue_prefix=queue_prefix,
+                               data_dir=tmp_path / "data", api_token=api_token, credentials=DEMO_CREDENTIALS,
+                               _env_file=None)
     service = AmazonService(settings, amazon, NAME, role="api")
     worker = ServiceProcess("amazon-sync-worker", ["amazon-sync-worker", NAME], env, tmp_path)
     try:
