@@ -11,7 +11,21 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
+
+
+class _OneLineLogger(glogging.Logger):
+    """gunicorn's own messages (a malformed request, a worker timeout) through the process's log handler,
+    one line each in its format (`jsonlog.setup_logging`). gunicorn's handler prints `%(process)d`, which
+    the hub's logging leaves unset, so each of its messages became a 45-line `--- Logging error ---`."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        for handler in list(self.error_log.handlers):
+            if getattr(handler, "_gunicorn", False):
+                self.error_log.removeHandler(handler)
+        self.error_log.propagate = True
 
 
 class _Server(BaseApplication):
@@ -21,6 +35,7 @@ class _Server(BaseApplication):
         super().__init__()
 
     def load_config(self):
+        self.cfg.set("logger_class", _OneLineLogger)
         for key, value in self.options.items():
             self.cfg.set(key, value)
 
