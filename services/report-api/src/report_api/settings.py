@@ -33,6 +33,15 @@ class ReportSettings(RuntimeSettings, RulesSettings):
     login_window_seconds: float = Field(900.0, gt=0, description="the rate-limit window of failed logins")
     max_rules_bytes: int = Field(1 * 2**20, ge=128, description="largest accepted rules file")
 
+    @field_validator("jwt_secret")
+    @classmethod
+    def _strong_key(cls, secret: SecretStr | None) -> SecretStr | None:
+        # HS256 wants a key of at least 32 bytes (RFC 7518, 3.2): a template's "change-me" must not sign tokens
+        if secret is not None and len(secret.get_secret_value().encode()) < 32:
+            raise ValueError("must be at least 32 bytes (for example: python -c 'import secrets; "
+                             "print(secrets.token_urlsafe(32))'); unset, a random key is kept in the data folder")
+        return secret
+
     @field_validator("report_sources")
     @classmethod
     def _installed_sources(cls, value: str) -> str:
