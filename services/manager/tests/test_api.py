@@ -159,3 +159,12 @@ def test_secret_fields_of_a_kinds_credentials_are_stored_as_their_values(client)
     assert manager.registry.credentials(view.id) == {"api_key": "5f0c1a6e-7d2b-4c3e-9a41-2b6d8e0f1c37",
                                                      "api_secret": "s3cr3t-x", "email": None, "password": None}
     assert "s3cr3t-x" not in client.get(f"/integrations/{view.id}").text
+
+
+def test_a_body_over_the_limit_is_a_413_naming_it_and_changes_nothing(client):
+    body = {"kind": "erp", "name": "Huge", "settings": {"base_url": "http://127.0.0.1:1", "note": "x" * 2**21}}
+    answer = client.post("/integrations", json=body)
+    assert answer.status_code == 413
+    assert answer.json["error"] == {"code": "body_too_large",
+                                    "message": "the request body is larger than this API accepts (1048576 bytes)"}
+    assert client.get("/integrations").json["integrations"] == []

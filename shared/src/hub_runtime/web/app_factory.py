@@ -21,6 +21,7 @@ from .json import FastJSONProvider
 from .openapi import APIBlueprint, ErrorBody, OpenAPI
 
 log = logging.getLogger("hub.http")
+MAX_BODY_BYTES = 2**20  # a request body above this is answered 413 before it is read (a service may raise it)
 
 
 def create_app(runtime: Runtime, api: OpenAPI, blueprints: list[APIBlueprint] = (), *,
@@ -40,6 +41,7 @@ def create_service_app(name: str, token: str, api: OpenAPI, blueprints: list[API
                         validation_error_status="default", validation_error_model=ErrorBody)
     app.json = FastJSONProvider(app)
     app.json.sort_keys = False
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     register_error_handlers(app)
     token_bytes = token.encode()
     api.token_auth = lambda: _check_bearer(request.environ, token_bytes)  # operations with auth="token"

@@ -47,6 +47,12 @@ def register_error_handlers(app: Flask) -> None:
     def _api_error(exc: ApiError):
         return jsonify(error_body(exc.code, exc.message, exc.fields)), exc.status, exc.headers
 
+    @app.errorhandler(413)
+    def _too_large(_exc):
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        return jsonify(error_body("body_too_large", f"the request body is larger than this API accepts "
+                                                    f"({limit} bytes)")), 413
+
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         code = (exc.name or "error").lower().replace(" ", "_")
