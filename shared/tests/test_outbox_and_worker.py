@@ -175,10 +175,11 @@ def test_one_dead_lettered_task_is_replayed_through_the_outbox(runtime):
     def handler(job):
         if crash[0] and job.task.key == "k":
             raise RuntimeError("bug")
-        return {"secret_kept": job.secret == {"password": "p"}} if job.task.key == "k" else {}
+        return {"secret": job.secret} if job.task.key == "k" else {}
 
     run_worker_until(runtime, handler, lambda: runtime.tasks.get(task.id).status == "error"
                      and runtime.tasks.get(done.id).status == "created")
+    assert runtime.tasks.secret_of(task.id) == {}  # final: its credentials are gone
     with pytest.raises(NotReplayable):  # only a dead letter goes again: not a finished task
         runtime.tasks.replay("ok")
     assert runtime.tasks.replay("unknown") is None
@@ -186,7 +187,7 @@ def test_one_dead_lettered_task_is_replayed_through_the_outbox(runtime):
     replayed = runtime.tasks.replay("k")
     assert replayed.status == "error" and replayed.history[-1][2] == "replay requested"
     run_worker_until(runtime, handler, lambda: runtime.tasks.get(task.id).status == "created")
-    assert runtime.tasks.get(task.id).result == {"secret_kept": True}  # a dead letter keeps its credentials
+    assert runtime.tasks.get(task.id).result == {"secret": {}}  # a replay works with the stored credentials
     with pytest.raises(NotReplayable):
         runtime.tasks.replay("k")
     # the old copy still in the dead-letter queue, replayed later, finds the task final and does nothing

@@ -21,6 +21,15 @@ def test_submit_is_idempotent_and_conflicts_on_another_body(runtime):
         assert session.query(OutboxMessage).count() == 1
 
 
+def test_cancelled_tasks_forget_their_credentials(runtime):
+    store = runtime.tasks
+    queued = store.submit("erp_order", "queued", {}, {"password": "gygag"}).task
+    running = store.submit("erp_order", "running", {}, {"password": "gygag"}).task
+    store.begin(running.id)
+    assert sorted(store.cancel_pending(include_running=True)) == ["queued", "running"]
+    assert store.secret_of(queued.id) == {} and store.secret_of(running.id) == {}
+
+
 def test_concurrent_submits_of_one_key_store_one_task(runtime):
     results, errors = [], []
 

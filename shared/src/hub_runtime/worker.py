@@ -302,7 +302,7 @@ class Worker:
             except Exception as exc:
                 log.exception("handler crashed; dead-lettering the message")
                 self._database("finish", self.rt.tasks.finish, task.id, TaskStatus.ERROR, "dead_lettered",
-                               f"unexpected {type(exc).__name__}: {exc}"[:1000])
+                               f"unexpected {type(exc).__name__}: {exc}"[:1000], forget_secret=True)
                 TASKS_FAILED.labels(instance, kind, "dead_lettered").inc()
                 self._settle(delivery, requeue=False)
                 return

@@ -202,6 +202,7 @@ class TaskStore:
                 running = task.status == TaskStatus.PROCESSING
                 self._move(session, task, TaskStatus.CANCELLED, "cancelled",
                            "cancelled while running" if running else "cleared from the queue")
+                task.secret = None  # final: its credentials are needed no longer (a running handler has its copy)
             ids = [t.id for t in tasks]
             if ids:
                 session.execute(delete(OutboxMessage).where(OutboxMessage.message_id.in_(ids)))
