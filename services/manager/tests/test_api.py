@@ -41,6 +41,8 @@ def test_create_show_and_list_never_return_secrets(client):
     ({**ERP, "settings": {"adapter": "http"}}, "settings.base_url"),
     ({**ERP, "settings": {"adapter": "ftp", "base_url": "http://x"}}, "settings.adapter"),
     ({**ERP, "settings": {**ERP["settings"], "colour": "red"}}, "settings.colour"),
+    ({**ERP, "settings": {"adapter": "http", "base_url": "http://admin:gygag@127.0.0.1:1"}}, "settings.base_url"),
+    ({**ERP, "settings": {"adapter": "http", "base_url": "http://erp.example.com"}}, "settings.base_url"),
     ({**ERP, "credentials": {"username": "u"}}, "credentials.password"),
     ({**ERP, "name": ""}, "name"),
     ({**ERP, "name": "!!!"}, "name"),
@@ -50,6 +52,7 @@ def test_bad_input_is_a_400_naming_the_field(client, body, field):
     answer = client.post("/integrations", json=body)
     assert answer.status_code == 400, answer.json
     assert field in answer.json["error"]["fields"]
+    assert "gygag" not in answer.get_data(as_text=True)
     assert client.get("/integrations").json["integrations"] == []
 
 

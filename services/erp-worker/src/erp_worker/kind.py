@@ -3,7 +3,10 @@ ERP adapter (entry-point group `hub.erp_adapters`: `http`, `selenium-demo`, ...)
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+import ipaddress
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from hub_runtime.kinds import InstanceSettings, Kind, plugin_names
 
@@ -15,7 +18,10 @@ class ErpSettings(InstanceSettings):
 
     adapter: str = Field("http", description="the ERP adapter: an entry point of hub.erp_adapters "
                                               "(http, selenium-demo, ...)")
-    base_url: str = Field(pattern=r"^https?://\S+$", description="the ERP's base URL")
+    allow_plain_http: bool = Field(False, description="allow an http:// base_url for an ERP on another machine (its "
+                                   "login would cross the network unencrypted); http:// to this machine is allowed")
+    base_url: str = Field(pattern=r"^https?://\S+$", description="the ERP's base URL (https://, or http:// to this "
+                          "machine unless allow_plain_http)")
     timeout_seconds: float = Field(10.0, gt=0, le=300, description="per ERP request or page wait")
     always_look_up: bool = Field(False, description="look for an existing line with the order's uniqueid on every "
                                  "attempt, also the first (e.g. while another system may still write lines with "
@@ -27,6 +33,29 @@ class ErpSettings(InstanceSettings):
         if adapter not in (installed := plugin_names(ADAPTERS_GROUP)):
             raise ValueError(f"{adapter!r} is not an installed ERP adapter (installed: {', '.join(installed)})")
         return adapter
+
+    @field_validator("base_url")
+    @classmethod
+    def _safe_url(cls, url: str, info: ValidationInfo) -> str:
+        parts = urlsplit(url)
+        if parts.username is not None or parts.password is not None:  # it would show in logs and in the registry
+            raise ValueError("must not carry a user or password: store the ERP login as the integration's "
+                             "credentials")
+        if not parts.hostname:
+            raise ValueError("must name a host")
+        if parts.scheme == "http" and not info.data.get("allow_plain_http") and not _loopback(parts.hostname):
+            raise ValueError(f"http:// to {parts.hostname} would send the ERP login unencrypted; use https://, or "
+                             "set allow_plain_http (e.g. for an ERP on a private network)")
+        return url
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class ErpCredentials(BaseModel):
