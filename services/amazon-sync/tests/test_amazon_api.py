@@ -18,6 +18,13 @@ from amazon_sync.store.tables import order_items, orders
 from amazon_sync.sync_schedules import SchedulerThread
 
 
+@pytest.fixture
+def database_url(fresh_postgres_url):
+    """The service on PostgreSQL, as deployed: the store's tests run on both databases, the fuzz and kill -9
+    tests on SQLite, as `make run`."""
+    return fresh_postgres_url
+
+
 def days(first: int, last: int) -> dict:
     """A fetch-data range: from `first` days ago to the end of `last` days ago."""
     today = datetime.now(UTC).date()
