@@ -12,6 +12,8 @@ from hub_runtime.runtime import Instance, Runtime
 
 from .activities import Activities
 from .kind import KIND, AmazonCredentials, AmazonSettings
+from .spapi import SpApiClient
+from .spapi.lwa import shared_tokens
 from .store import Checkpoints, Exports, InventoryStore, OrderStore
 from .store.tables import MIGRATIONS, VERSION_TABLE
 from .sync_schedules import SyncSchedules
@@ -40,9 +42,6 @@ class AmazonService:
         """An SP-API client for the stored seller (or `credentials`). Clients of one seller share the process's
         rate-limit buckets and access token, so jobs made one after the other neither burst twice nor ask LWA
         again; `stop`, once set, ends the client's waits with `Stopped`."""
-        from .spapi import SpApiClient
-        from .spapi.lwa import shared_tokens
-
         if credentials is None:
             credentials = self.stored_credentials()
         return SpApiClient(self.amazon, credentials, stop=stop, tokens=shared_tokens(self.amazon))

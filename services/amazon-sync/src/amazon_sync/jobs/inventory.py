@@ -4,6 +4,7 @@ changes nothing."""
 
 from __future__ import annotations
 
+from ..spapi.flat_files import inventory_rows
 from .context import JobContext
 from .orders import report_text
 
@@ -11,8 +12,6 @@ INVENTORY_REPORT = "GET_FBA_MYI_ALL_INVENTORY_DATA"
 
 
 def inventory_report(ctx: JobContext, inventory) -> dict:
-    from ..spapi.flat_files import inventory_rows
-
     p = ctx.params
     text = report_text(ctx, INVENTORY_REPORT, [p["marketplace_id"]])
     rows = inventory_rows(text, p["marketplace_id"], p["report_date"])

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from hub_runtime.errors import PermanentError
 
+from ..spapi.flat_files import order_rows
 from .context import JobContext
 
 BATCH = 200  # orders saved per transaction
@@ -106,8 +107,6 @@ def fetch_missing_items(ctx: JobContext) -> dict:
 
 def backfill(ctx: JobContext, marketplace_id: str, start: datetime, end: datetime) -> dict:
     """The orders flat-file report for the range: one report, one document, every order with its items."""
-    from ..spapi.flat_files import order_rows
-
     ctx.counts["backfill"] = 1
     text = report_text(ctx, ORDERS_REPORT, [marketplace_id], start, end)
     batch = []

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import jsonify
 
+from hub_runtime.web.errors import ApiError
 from hub_runtime.web.openapi import APIBlueprint, ErrorBody, OpenAPI
 
 from ..marketplaces import BY_CODE, INVENTORY_CODES
@@ -56,8 +57,6 @@ def inventory_blueprint(service, api: OpenAPI) -> APIBlueprint:
         try:
             first = body.next_creation()
         except ValueError as exc:
-            from hub_runtime.web.errors import ApiError
-
             raise ApiError(400, "invalid_request", str(exc), {"nextReportCreationTime": str(exc)}) from None
         results = {}
         for code in body.codes():
@@ -90,8 +89,6 @@ def inventory_blueprint(service, api: OpenAPI) -> APIBlueprint:
 
 def _per_marketplace(call, code: str) -> dict:
     """One marketplace's answer, or its error beside the others' answers."""
-    from hub_runtime.web.errors import ApiError
-
     try:
         with upstream_errors(f"marketplace {code}"):
             return call(BY_CODE[code])

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -113,8 +115,6 @@ class FetchMissingItems(Lenient):
     @field_validator("order_ids")
     @classmethod
     def _order_ids(cls, value: list[str]) -> list[str]:
-        import re
-
         bad = [order_id for order_id in value if not re.fullmatch(ORDER_ID, order_id)]
         if bad:
             raise ValueError(f"not Amazon order ids (###-#######-#######): {', '.join(bad[:5])}")
@@ -189,8 +189,6 @@ class ScheduleRequest(Lenient):
     def next_creation(self) -> datetime | None:
         if self.nextReportCreationTime is None:
             return None
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
         moment = datetime.fromisoformat(self.nextReportCreationTime.replace("Z", "+00:00"))
         if moment.tzinfo is None:
             try:
