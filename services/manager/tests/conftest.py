@@ -40,7 +40,9 @@ def demo_erp(tmp_path):
 
 @pytest.fixture
 def manager_env(tmp_path):
-    start = 21000 + (uuid.uuid4().int % 200) * 100
+    # below Linux's ephemeral ports (32768 and up), where free_port() puts the simulators these tests start:
+    # an instance's port taken by one of them would keep its API from binding
+    start = 21000 + (uuid.uuid4().int % 110) * 100
     return {"HUB_API_TOKEN": TOKEN, "HUB_DATA_DIR": str(tmp_path / "var"),
             "DATABASE_URL": f"sqlite:///{tmp_path / 'var' / 'manager.db'}", "AMQP_URL": "",
             "HUB_PORT_RANGE_START": str(start), "HUB_PORT_RANGE_END": str(start + 99),
