@@ -190,3 +190,36 @@ def test_a_rules_integration_runs_report_api_and_worker(manager):
     assert processes_running(["report-worker", name]) == []
     bad = manager.call("POST", "/integrations", json={"kind": "rules", "name": "X", "settings": {"adapter": "http"}})
     assert bad.status_code == 400
+
+
+def test_kill_9_of_an_api_master_restarts_it_once_with_its_orphans_gone(manager, demo_erp):
+    iid = create(manager, f"Master Garage {RUN}", demo_erp, active=True)["id"]
+    wait_until(lambda: serving(manager, iid), 30)
+    master = health(manager, iid)["processes"]["api"]["pid"]
+    workers = _children(master)
+    assert workers, "the API's gunicorn master has no worker"
+    os.kill(master, signal.SIGKILL)
+    def new_api_bound():  # gunicorn forks its worker only once it holds the port
+        pid = health(manager, iid)["processes"]["api"]["pid"]
+        return pid not in (None, master) and _children(pid) and serving(manager, iid)
+
+    wait_until(new_api_bound, 30, lambda: health(manager, iid))
+    assert [pid for pid in workers if _stat(Path(f"/proc/{pid}/stat"))[0] not in ("", "Z")] == []
+    h = health(manager, iid)
+    # the new API bound the port at its first start: one death (the kill), no failed start on EADDRINUSE
+    assert h["restarts"] == 1 and "signal 9" in h["processes"]["api"]["last_error"], h
+    events = [e["event"] for e in manager.call("GET", f"/integrations/{iid}").json()["history"]]
+    assert events.count("api_died") == 1, events
+
+
+def _children(pid: int) -> list[int]:
+    return [int(stat.parent.name) for stat in Path("/proc").glob("[0-9]*/stat") if _stat(stat)[1] == pid]
+
+
+def _stat(stat: Path) -> tuple[str, int]:
+    """(state, parent pid) of a process from its /proc/PID/stat; ("", 0) once it is gone."""
+    try:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return "", 0
+    return fields[0], int(fields[1])

@@ -20,6 +20,7 @@ class FakeHandle:
 class FakeBackend:
     def __init__(self):
         self.spawned: list[FakeHandle] = []
+        self.groups_ended: list[int] = []
 
     def spawn(self, spec, env, log_path, pid_path):
         log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -34,6 +35,9 @@ class FakeBackend:
 
     def kill(self, handle):
         handle.code = -9
+
+    def end_group(self, handle):
+        self.groups_ended.append(handle.pid)
 
     def clean_up_leftovers(self, root, timeout):
         return []

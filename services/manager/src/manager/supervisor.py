@@ -42,6 +42,7 @@ class ProcessBackend(Protocol):
     def exit_code(self, handle) -> int | None: ...
     def terminate(self, handle, timeout: float) -> None: ...
     def kill(self, handle) -> None: ...
+    def end_group(self, handle) -> None: ...
     def clean_up_leftovers(self, root: Path, timeout: float) -> list[str]: ...
     def missing(self, programs: tuple[str, ...]) -> list[str]: ...
 
@@ -82,6 +83,17 @@ class LocalProcessBackend:
         except subprocess.TimeoutExpired:
             log.error("pid %d survived SIGKILL", handle.pid)
 
+    def end_group(self, handle, timeout: float = 5.0):
+        """The leader has exited: SIGKILL what lives on in its process group (a gunicorn worker orphaned by a
+        `kill -9` of its master keeps the API's port) and wait until it is gone, so a restart finds the port
+        free. The group's id cannot be reused by a new process while any member is alive."""
+        _signal_group(handle.pid, signal.SIGKILL)
+        deadline = time.monotonic() + timeout
+        while _group_members(handle.pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if left := _group_members(handle.pid):
+            log.error("process group %d: pids %s survived SIGKILL", handle.pid, left)
+
     def clean_up_leftovers(self, root, timeout):
         """Stop processes a previous manager started (found through their pid files)."""
         cleaned = []
@@ -112,6 +124,19 @@ def _signal_group(pid: int, sig: int) -> None:
         pass
     except PermissionError:
         log.error("not allowed to signal process group %d", pid)
+
+
+def _group_members(pgid: int) -> list[int]:
+    """The live (not zombie) processes of a process group."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(stat.parent.name))
+    return members
 
 
 def _is_running(pid: int) -> bool:
@@ -317,6 +342,7 @@ class Supervisor:
         uptime = now - proc.started_at
         reason = f"signal {-code}" if code < 0 else f"exit code {code}"
         proc.last_error = f"{proc.spec.role} died ({reason}) after {uptime:.1f}s"
+        self.backend.end_group(proc.handle)
         proc.handle = None
         proc.pid_path.unlink(missing_ok=True)
         RESTARTS.labels(proc.integration_id, proc.spec.role).inc()
@@ -341,6 +367,7 @@ class Supervisor:
         proc.state, proc.next_start = "backoff", now + delay
 
     def _reaped(self, proc: Proc, how: str) -> None:
+        self.backend.end_group(proc.handle)
         proc.handle = None
         proc.state = "stopped"
         proc.pid_path.unlink(missing_ok=True)
