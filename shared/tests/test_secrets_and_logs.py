@@ -93,6 +93,37 @@ def test_artifact_store_writes_lists_serves_and_prunes(tmp_path):
     assert store.list("task1") == [] and len(store.list("task2")) == 1
 
 
+def test_a_saved_page_keeps_no_form_value_but_keeps_button_labels(tmp_path):
+    from hub_runtime.artifacts import ArtifactStore
+
+    page = (b'<form><input name="user" value="admin"><INPUT type=password name=pw VALUE=gygag>'
+            b"<input name='note' value='a > b' data-x=\"1\"><input type=\"submit\" value=\"Add line\">"
+            b'<textarea name="c">Mr Smith, 12 Main St</textarea><p>value="kept in text"</p></form>')
+    path = ArtifactStore(tmp_path).write("task1", "a1-page.html", page)
+    saved = path.read_bytes()
+    for secret in (b"admin", b"gygag", b"a > b", b"Mr Smith"):
+        assert secret not in saved
+    assert saved.count(b"[redacted]") == 4
+    assert b'value="Add line"' in saved and b'<p>value="kept in text"</p>' in saved
+    assert ArtifactStore(tmp_path).write("task1", "a1-shot.png", b'value="x"').read_bytes() == b'value="x"'
+
+
+def test_an_artifact_past_its_retention_is_neither_listed_nor_served(tmp_path):
+    import os
+    import time
+
+    from hub_runtime.artifacts import ArtifactStore
+
+    store = ArtifactStore(tmp_path)
+    old = store.write("task1", "a1-page.html", b"<html>")
+    store.write("task1", "a2-page.html", b"<html>")
+    past = time.time() - 7200
+    os.utime(old, (past, past))
+    assert [a.name for a in store.list("task1", 3600)] == ["a2-page.html"]
+    assert store.path("task1", "a1-page.html", 3600) is None
+    assert store.path("task1", "a1-page.html") == old  # without a retention: the pruning's view
+
+
 def test_json_log_timestamp_is_utc_milliseconds_and_extras_keep_their_types():
     from datetime import UTC, datetime
 

@@ -105,7 +105,12 @@ def test_artifacts_are_listed_and_served_but_never_outside_their_folder(client, 
     status = client.get("/get_order_status?uniqueid=oilmat-0001").json
     assert status["artifacts"] == [{"name": "a1-screenshot.png", "size": 4,
                                     "url": "/orders/oilmat-0001/artifacts/a1-screenshot.png"}]
-    assert client.get(status["artifacts"][0]["url"]).data == b"\x89PNG"
+    served = client.get(status["artifacts"][0]["url"])
+    assert served.data == b"\x89PNG"
+    # never rendered in the API's origin: a download, not sniffed, sandboxed if a browser shows it anyway
+    assert served.headers["Content-Disposition"] == "attachment; filename=a1-screenshot.png"
+    assert served.headers["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in served.headers["Content-Security-Policy"]
     assert client.get("/orders/oilmat-0001/artifacts/..%2Fsecret.key").status_code == 404
     assert client.get("/orders/nope/artifacts/a1-screenshot.png").status_code == 404
     assert app.test_client().get(status["artifacts"][0]["url"]).status_code == 401

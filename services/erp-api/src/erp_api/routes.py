@@ -21,6 +21,7 @@ def orders_blueprint(runtime: Runtime, api: OpenAPI) -> APIBlueprint:
     bp = APIBlueprint("orders", __name__)
     instance = runtime.instance
     artifacts = ArtifactStore(runtime.settings.artifact_dir)
+    retention = runtime.settings.artifact_retention_hours * 3600
     received = TASKS_RECEIVED.labels(instance.id, ORDER_KIND)  # looked up once, not per request
     duplicates = TASKS_DUPLICATE.labels(instance.id)
     stored_login = runtime.settings.credentials is not None
@@ -61,16 +62,20 @@ def orders_blueprint(runtime: Runtime, api: OpenAPI) -> APIBlueprint:
         task = runtime.tasks.find(query.uniqueid)
         if task is None:
             raise ApiError(404, "order_not_found", f"no order with uniqueid {query.uniqueid!r}")
-        return jsonify(status_view(task, artifacts.list(task.id)))
+        return jsonify(status_view(task, artifacts.list(task.id, retention)))
 
     @api.operation(bp, "/orders/<uniqueid>/artifacts/<name>", "GET", tag="orders",
                    responses={200: None, 404: ErrorBody},
                    summary="a screenshot or page saved by the worker when the order failed")
     def artifact(uniqueid: str, name: str):
         task = runtime.tasks.find(uniqueid, with_history=False)
-        path = artifacts.path(task.id, name) if task else None
+        path = artifacts.path(task.id, name, retention) if task else None
         if path is None:
             raise ApiError(404, "artifact_not_found", f"order {uniqueid!r} has no artifact {name!r}")
-        return send_file(path, max_age=0)
+        # a saved ERP page is the ERP's HTML: downloaded, never rendered or run in our origin
+        answer = send_file(path, max_age=0, as_attachment=True, download_name=name)
+        answer.headers["X-Content-Type-Options"] = "nosniff"
+        answer.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        return answer
 
     return bp
