@@ -171,3 +171,49 @@ def test_a_body_over_the_limit_is_a_413_naming_it_and_changes_nothing(client):
     assert answer.json["error"] == {"code": "body_too_large",
                                     "message": "the request body is larger than this API accepts (1048576 bytes)"}
     assert client.get("/integrations").json["integrations"] == []
+
+
+def _client_with(tmp_path, **settings):
+    settings = ManagerSettings(api_token="t" * 20, data_dir=tmp_path, database_url=f"sqlite:///{tmp_path}/m.db",
+                               port_range_start=30000, port_range_end=30003, _env_file=None, **settings)
+    app = create_app(settings)
+    return app, app.test_client()
+
+
+def test_no_origin_may_read_answers_unless_it_is_on_the_allow_list(client):
+    asked = client.get("/integrations", headers={"Origin": "https://evil.example"})
+    assert asked.status_code == 200 and "Access-Control-Allow-Origin" not in asked.headers
+    preflight = client.open("/integrations", method="OPTIONS", headers={
+        "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+    assert "Access-Control-Allow-Origin" not in preflight.headers
+
+
+def test_the_gui_origin_gets_cors_answers_and_still_needs_the_token(tmp_path):
+    app, client = _client_with(tmp_path, cors_origins="https://ilx.example.com, http://localhost:3000")
+    try:
+        preflight = client.open("/integrations", method="OPTIONS", headers={
+            "Origin": "https://ilx.example.com", "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type"})
+        assert preflight.status_code == 204
+        assert preflight.headers["Access-Control-Allow-Origin"] == "https://ilx.example.com"
+        assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+        assert "Authorization" in preflight.headers["Access-Control-Allow-Headers"]
+        without_token = client.get("/integrations", headers={"Origin": "https://ilx.example.com"})
+        assert without_token.status_code == 401
+        assert without_token.headers["Access-Control-Allow-Origin"] == "https://ilx.example.com"
+        with_token = client.get("/integrations", headers={"Origin": "http://localhost:3000",
+                                                          "Authorization": "Bearer " + "t" * 20})
+        assert with_token.status_code == 200
+        assert with_token.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
+        assert "Origin" in with_token.headers.get_all("Vary")
+        other = client.get("/integrations", headers={"Origin": "https://ilx.example.com.evil.example",
+                                                     "Authorization": "Bearer " + "t" * 20})
+        assert other.status_code == 200 and "Access-Control-Allow-Origin" not in other.headers
+    finally:
+        app.config["MANAGER"].supervisor.shutdown()
+
+
+@pytest.mark.parametrize("origins", ["*", "https://ilx.example.com/app", "ftp://x.example", "https://*.example.com"])
+def test_a_cors_origin_that_is_not_an_exact_origin_is_refused_at_start(tmp_path, origins):
+    with pytest.raises(ValueError, match="is not an origin"):
+        ManagerSettings(api_token="t" * 20, data_dir=tmp_path, cors_origins=origins, _env_file=None)

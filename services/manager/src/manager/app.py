@@ -9,6 +9,7 @@ from flask import Flask
 from hub_runtime.db import make_engine, make_sessions, migrate
 from hub_runtime.secrets import SecretBox
 from hub_runtime.web.app_factory import create_service_app
+from hub_runtime.web.cors import CorsAllowList, parse_origins
 from hub_runtime.web.openapi import OpenAPI
 
 from .registry import Registry
@@ -40,4 +41,6 @@ def create_app(settings: ManagerSettings, manager: Manager | None = None) -> Fla
     app = create_service_app("manager", settings.api_token.get_secret_value(), api,
                              [manager_blueprint(manager, api)])
     app.config["MANAGER"] = manager
+    if origins := parse_origins(settings.cors_origins):
+        app.wsgi_app = CorsAllowList(app.wsgi_app, origins)
     return app

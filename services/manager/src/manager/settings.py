@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from hub_runtime.config import RuntimeSettings
+from hub_runtime.web.cors import parse_origins
 
 
 class ManagerSettings(RuntimeSettings):
@@ -21,6 +22,14 @@ class ManagerSettings(RuntimeSettings):
     log_backups: int = Field(3, ge=1)
     health_timeout_seconds: float = Field(1.5, gt=0)
     health_interval_seconds: float = Field(2.0, gt=0, description="how often instances are asked for health")
+    cors_origins: str = Field("", description="comma-separated browser origins allowed to call the API "
+                                              "(the ILX GUI's site); empty: none")
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        parse_origins(value)
+        return value
 
     @model_validator(mode="after")
     def _range(self):
